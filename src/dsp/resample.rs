@@ -1,0 +1,1 @@
+//! Resampling (being built).
