@@ -1,0 +1,458 @@
+//! The device-free streaming core: samples in, enhanced samples out, at the model rate.
+//!
+//! A [`Streamer`] owns a streaming STFT analyser and synthesiser ([`crate::dsp::stft`]), gathers
+//! `chunk_frames` (C) new frames, hands them to the stateful [`ChunkDenoiser`] with `steps` reverse
+//! steps, mixes the noisy frames back in up to the attenuation limit, and overlap-adds the result.
+//! Every buffer is allocated at construction; [`Streamer::feed`] never allocates as long as the
+//! caller's output `Vec` has capacity for what it appends.
+//!
+//! # Latency
+//!
+//! Frame `k` of the analyser is complete once input sample `k*hop + hop - 1` has arrived and the
+//! synthesiser's output lags its input by `n_fft - hop` samples (see [`crate::dsp::stft`]). The
+//! frames of one chunk wait for the chunk's last frame, so the first frame of a chunk waits
+//! `(C-1)*hop` extra samples. The streamer therefore emits `(C-1)*hop` zeros at the start of a
+//! stream: its output is then a *constant-delay* stream in which input sample `i` appears at output
+//! index `i + latency_samples()`, with
+//!
+//! `latency_samples() = (n_fft - hop) + (C - 1) * hop`
+//!
+//! (384 + 384 = 768 samples = 48 ms for the default 512/128 STFT and C = 4). A real-time consumer
+//! that pulls one output sample per input sample then never waits for more than the `hop`-sample
+//! granularity that any block processor has. An impulse test checks this number.
+//!
+//! # Lookahead
+//!
+//! There is no lookahead setting: the denoiser is causal and recurrent (it keeps its state per
+//! reverse step between calls), so future frames could not change its output for the current
+//! frames; holding frames back would only add delay. The left context of the design notes is
+//! likewise unnecessary: the model's recurrent state carries it.
+//!
+//! # Attenuation limit and bypass
+//!
+//! With `atten_lim_db = Some(x)`, each output frame is `(1 - g) * enhanced + g * noisy` with
+//! `g = 10^(-x/20)` (DeepFilterNet's `--atten-lim-db`): at most `x` dB of the noisy signal is
+//! removed. The noisy frames are the very frames the denoiser received, so they are aligned with
+//! the enhanced ones. Bypass (user-requested or as a degradation) outputs the noisy frames
+//! unchanged; since switching happens per frame in the STFT domain, the synthesis overlap-add
+//! cross-fades every transition over a window.
+
+use crate::dsp::stft::{StftAnalyzer, StftConfig, StftSynthesizer};
+use crate::dsp::Complex32;
+use crate::model::ChunkDenoiser;
+use std::time::{Duration, Instant};
+
+/// Settings of a [`Streamer`], built with chainable `with_*` methods.
+///
+/// ```
+/// use restoregrad::engine::StreamerConfig;
+/// let cfg = StreamerConfig::default().with_chunk_frames(2).with_steps(3).with_atten_lim_db(Some(12.0));
+/// assert!(cfg.validate().is_ok());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StreamerConfig {
+    /// STFT geometry (default 512 / 128). The denoiser must expect `stft.n_bins()` bins.
+    pub stft: StftConfig,
+    /// C: new frames per denoiser call (default 4). Fixed for the life of a streamer.
+    pub chunk_frames: usize,
+    /// Reverse diffusion steps per call (default 4); runtime-adjustable with [`Streamer::set_steps`].
+    pub steps: usize,
+    /// Attenuation limit in dB (`None`: unlimited). Runtime-adjustable.
+    pub atten_lim_db: Option<f32>,
+    /// Start in bypass (dry frames out). Runtime-adjustable.
+    pub bypass: bool,
+    /// Output samples whose magnitude exceeds this count as clipped (default 1.0). Nothing is
+    /// altered; the count is reported in [`StreamerStats::clipped_samples`].
+    pub clip_level: f32,
+}
+
+impl Default for StreamerConfig {
+    fn default() -> Self {
+        Self {
+            stft: StftConfig::default(),
+            chunk_frames: Self::DEFAULT_CHUNK_FRAMES,
+            steps: Self::DEFAULT_STEPS,
+            atten_lim_db: None,
+            bypass: false,
+            clip_level: 1.0,
+        }
+    }
+}
+
+impl StreamerConfig {
+    /// Default C.
+    pub const DEFAULT_CHUNK_FRAMES: usize = 4;
+    /// Default number of reverse steps.
+    pub const DEFAULT_STEPS: usize = 4;
+
+    /// Sets the STFT geometry.
+    pub fn with_stft(mut self, stft: StftConfig) -> Self {
+        self.stft = stft;
+        self
+    }
+    /// Sets C, the new frames per denoiser call.
+    pub fn with_chunk_frames(mut self, c: usize) -> Self {
+        self.chunk_frames = c;
+        self
+    }
+    /// Sets the number of reverse steps.
+    pub fn with_steps(mut self, steps: usize) -> Self {
+        self.steps = steps;
+        self
+    }
+    /// Sets the attenuation limit in dB (`None`: unlimited).
+    pub fn with_atten_lim_db(mut self, db: Option<f32>) -> Self {
+        self.atten_lim_db = db;
+        self
+    }
+    /// Sets the initial bypass state.
+    pub fn with_bypass(mut self, bypass: bool) -> Self {
+        self.bypass = bypass;
+        self
+    }
+    /// Sets the clip-detection level.
+    pub fn with_clip_level(mut self, level: f32) -> Self {
+        self.clip_level = level;
+        self
+    }
+
+    /// C that gives a chunk of about `ms` milliseconds at the model rate (at least 1).
+    pub fn chunk_frames_for_ms(stft: &StftConfig, ms: f32) -> usize {
+        let hop_ms = stft.hop as f32 * 1000.0 / crate::MODEL_RATE as f32;
+        ((ms / hop_ms).round() as usize).max(1)
+    }
+
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<(), String> {
+        self.stft.validate()?;
+        if self.chunk_frames == 0 {
+            return Err("chunk_frames must be at least 1".into());
+        }
+        if self.steps == 0 {
+            return Err("steps must be at least 1".into());
+        }
+        if let Some(db) = self.atten_lim_db {
+            if !db.is_finite() || db < 0.0 {
+                return Err(format!("atten_lim_db must be a finite value >= 0, got {db}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The streamer's delay in model-rate samples: `(n_fft - hop) + (chunk_frames - 1) * hop`.
+    pub fn latency_samples(&self) -> usize {
+        self.stft.latency() + (self.chunk_frames - 1) * self.stft.hop
+    }
+}
+
+/// The linear dry gain `g = 10^(-db/20)` of an attenuation limit (`None` and `Some(inf)`: 0).
+pub fn atten_lim_gain(db: Option<f32>) -> f32 {
+    match db {
+        Some(db) if db.is_finite() => 10f32.powf(-db.abs() / 20.0),
+        _ => 0.0,
+    }
+}
+
+/// A per-chunk quality decision, set by the threaded engine when it falls behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Degrade {
+    /// Full quality: the configured steps.
+    #[default]
+    None,
+    /// At most this many steps (at least 1) for the coming chunks.
+    Steps(usize),
+    /// Skip the denoiser and output the dry frames for the coming chunks.
+    Bypass,
+}
+
+/// Cumulative counters of a [`Streamer`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StreamerStats {
+    /// Chunks completed.
+    pub chunks: u64,
+    /// Chunks run with fewer steps than configured because of [`Degrade::Steps`].
+    pub degraded_chunks: u64,
+    /// Chunks passed through dry because of [`Degrade::Bypass`].
+    pub bypassed_chunks: u64,
+    /// Chunks passed through dry because the user asked for bypass.
+    pub user_bypassed_chunks: u64,
+    /// Output samples with magnitude above the clip level.
+    pub clipped_samples: u64,
+    /// Model-rate samples fed (not counting flush padding).
+    pub samples_in: u64,
+    /// Wall time spent in the denoiser.
+    pub denoiser_time: Duration,
+    /// Longest single denoiser call.
+    pub max_chunk_time: Duration,
+}
+
+/// Everything behind the analyser, split off so the analyser's frame callback can borrow it.
+struct Back<'a> {
+    cfg: StreamerConfig,
+    n_bins: usize,
+    synth: StftSynthesizer,
+    denoiser: Box<dyn ChunkDenoiser + 'a>,
+    chunk_in: Vec<Complex32>,
+    chunk_out: Vec<Complex32>,
+    frames_in: usize,
+    hop_buf: Vec<f32>,
+    dry_gain: f32,
+    degrade: Degrade,
+    /// Samples emitted since the last reset, prefix included.
+    samples_out: u64,
+    stats: StreamerStats,
+}
+
+impl Back<'_> {
+    fn on_frame(&mut self, frame: &[Complex32], out: &mut Vec<f32>) {
+        let nb = self.n_bins;
+        let k = self.frames_in;
+        self.chunk_in[k * nb..(k + 1) * nb].copy_from_slice(frame);
+        self.frames_in += 1;
+        if self.frames_in == self.cfg.chunk_frames {
+            self.frames_in = 0;
+            self.process_chunk(out);
+        }
+    }
+
+    fn process_chunk(&mut self, out: &mut Vec<f32>) {
+        self.stats.chunks += 1;
+        let steps = if self.cfg.bypass {
+            self.stats.user_bypassed_chunks += 1;
+            None
+        } else {
+            match self.degrade {
+                Degrade::None => Some(self.cfg.steps),
+                Degrade::Steps(s) if s.max(1) < self.cfg.steps => {
+                    self.stats.degraded_chunks += 1;
+                    Some(s.max(1))
+                }
+                Degrade::Steps(_) => Some(self.cfg.steps),
+                Degrade::Bypass => {
+                    self.stats.bypassed_chunks += 1;
+                    None
+                }
+            }
+        };
+        match steps {
+            None => self.chunk_out.copy_from_slice(&self.chunk_in),
+            Some(steps) => {
+                let t0 = Instant::now();
+                self.denoiser.process(&self.chunk_in, steps, &mut self.chunk_out);
+                let dt = t0.elapsed();
+                self.stats.denoiser_time += dt;
+                self.stats.max_chunk_time = self.stats.max_chunk_time.max(dt);
+                let g = self.dry_gain;
+                if g > 0.0 {
+                    for (o, n) in self.chunk_out.iter_mut().zip(&self.chunk_in) {
+                        *o = *o * (1.0 - g) + *n * g;
+                    }
+                }
+            }
+        }
+        let nb = self.n_bins;
+        for k in 0..self.cfg.chunk_frames {
+            self.synth.push_frame(&self.chunk_out[k * nb..(k + 1) * nb], &mut self.hop_buf);
+            let lvl = self.cfg.clip_level;
+            self.stats.clipped_samples += self.hop_buf.iter().filter(|x| x.abs() > lvl).count() as u64;
+            out.extend_from_slice(&self.hop_buf);
+        }
+        self.samples_out += (self.cfg.chunk_frames * self.cfg.stft.hop) as u64;
+    }
+}
+
+/// The streaming enhancer: mono model-rate samples in, enhanced samples out (see the module docs).
+pub struct Streamer<'a> {
+    analyzer: StftAnalyzer,
+    back: Back<'a>,
+    /// Whether the `(C-1)*hop` zero prefix is still to be emitted.
+    prefix_pending: bool,
+    /// Model-rate samples fed since the last reset.
+    fed: u64,
+    zeros: Vec<f32>,
+}
+
+/// Lends a borrowed denoiser to a [`Streamer`].
+struct ByRef<'a>(&'a mut (dyn ChunkDenoiser + 'a));
+
+impl ChunkDenoiser for ByRef<'_> {
+    fn n_bins(&self) -> usize {
+        self.0.n_bins()
+    }
+    fn process(&mut self, noisy: &[Complex32], steps: usize, out: &mut [Complex32]) {
+        self.0.process(noisy, steps, out)
+    }
+    fn reset(&mut self) {
+        self.0.reset()
+    }
+}
+
+impl<'a> Streamer<'a> {
+    /// Builds a streamer that owns `denoiser`. The denoiser is reset first.
+    ///
+    /// Fails on an invalid config or when the denoiser expects a different number of bins.
+    pub fn new(denoiser: Box<dyn ChunkDenoiser + 'a>, cfg: StreamerConfig) -> anyhow::Result<Self> {
+        cfg.validate().map_err(anyhow::Error::msg)?;
+        let n_bins = cfg.stft.n_bins();
+        anyhow::ensure!(
+            denoiser.n_bins() == n_bins,
+            "the denoiser expects {} bins but the STFT ({}/{}) gives {}",
+            denoiser.n_bins(),
+            cfg.stft.n_fft,
+            cfg.stft.hop,
+            n_bins
+        );
+        let c = cfg.chunk_frames;
+        let mut back = Back {
+            cfg,
+            n_bins,
+            synth: StftSynthesizer::new(cfg.stft),
+            denoiser,
+            chunk_in: vec![Complex32::new(0.0, 0.0); c * n_bins],
+            chunk_out: vec![Complex32::new(0.0, 0.0); c * n_bins],
+            frames_in: 0,
+            hop_buf: vec![0.0; cfg.stft.hop],
+            dry_gain: atten_lim_gain(cfg.atten_lim_db),
+            degrade: Degrade::None,
+            samples_out: 0,
+            stats: StreamerStats::default(),
+        };
+        back.denoiser.reset();
+        Ok(Self {
+            analyzer: StftAnalyzer::new(cfg.stft),
+            back,
+            prefix_pending: true,
+            fed: 0,
+            zeros: vec![0.0; c * cfg.stft.hop],
+        })
+    }
+
+    /// Builds a streamer around a borrowed denoiser (reset first), e.g. to reuse one model for
+    /// many files.
+    pub fn with_borrowed(denoiser: &'a mut (dyn ChunkDenoiser + 'a), cfg: StreamerConfig) -> anyhow::Result<Self> {
+        Self::new(Box::new(ByRef(denoiser)), cfg)
+    }
+
+    /// The settings in force (steps, attenuation and bypass reflect the latest setters).
+    pub fn config(&self) -> &StreamerConfig {
+        &self.back.cfg
+    }
+
+    /// The delay in model-rate samples from an input sample to the same sample in the output
+    /// stream: `(n_fft - hop) + (chunk_frames - 1) * hop`.
+    pub fn latency_samples(&self) -> usize {
+        self.back.cfg.latency_samples()
+    }
+
+    /// Most samples one call to [`Streamer::feed`] with `input_len` samples can append; reserve
+    /// this much in the output `Vec` to keep `feed` allocation-free.
+    pub fn max_output_for(&self, input_len: usize) -> usize {
+        let cfg = &self.back.cfg;
+        let chunk = cfg.chunk_frames * cfg.stft.hop;
+        (input_len / chunk + 2) * chunk
+    }
+
+    /// Feeds mono model-rate samples (any block size) and appends the finished output to `out`.
+    pub fn feed(&mut self, input: &[f32], out: &mut Vec<f32>) {
+        self.fed += input.len() as u64;
+        self.back.stats.samples_in += input.len() as u64;
+        self.push(input, out);
+    }
+
+    fn push(&mut self, input: &[f32], out: &mut Vec<f32>) {
+        if self.prefix_pending {
+            self.prefix_pending = false;
+            let n = (self.back.cfg.chunk_frames - 1) * self.back.cfg.stft.hop;
+            out.extend_from_slice(&self.zeros[..n]);
+            self.back.samples_out += n as u64;
+        }
+        let back = &mut self.back;
+        self.analyzer.push(input, |frame| back.on_frame(frame, out));
+    }
+
+    /// Ends the stream: pushes zeros until every fed sample has come out (the total output since
+    /// the last reset is then exactly `fed + latency_samples()`), appends that tail to `out`, and
+    /// resets the streamer (denoiser included) for a new stream. Settings are kept.
+    pub fn flush(&mut self, out: &mut Vec<f32>) {
+        let target = self.fed + self.latency_samples() as u64;
+        let start_len = out.len();
+        let hop = self.back.cfg.stft.hop;
+        while self.back.samples_out < target || self.prefix_pending {
+            let zeros = std::mem::take(&mut self.zeros);
+            self.push(&zeros[..hop], out);
+            self.zeros = zeros;
+        }
+        let excess = (self.back.samples_out - target) as usize;
+        debug_assert!(excess <= out.len() - start_len);
+        out.truncate(out.len() - excess);
+        self.reset();
+    }
+
+    /// Forgets the stream (analyser, synthesiser, partial chunk, denoiser state); the next
+    /// [`Streamer::feed`] starts a new stream with its zero prefix. Settings and stats are kept.
+    pub fn reset(&mut self) {
+        self.analyzer.reset();
+        self.back.synth.reset();
+        self.back.denoiser.reset();
+        self.back.frames_in = 0;
+        self.back.samples_out = 0;
+        self.prefix_pending = true;
+        self.fed = 0;
+    }
+
+    /// Sets the number of reverse steps (clamped to at least 1) for the following chunks.
+    pub fn set_steps(&mut self, steps: usize) {
+        self.back.cfg.steps = steps.max(1);
+    }
+
+    /// Sets the attenuation limit in dB (`None`: unlimited) for the following chunks.
+    pub fn set_atten_lim_db(&mut self, db: Option<f32>) {
+        self.back.cfg.atten_lim_db = db.map(f32::abs);
+        self.back.dry_gain = atten_lim_gain(db);
+    }
+
+    /// Turns user bypass on or off for the following chunks.
+    pub fn set_bypass(&mut self, bypass: bool) {
+        self.back.cfg.bypass = bypass;
+    }
+
+    /// Sets the degradation for the following chunks (the threaded engine's lever).
+    pub fn set_degrade(&mut self, degrade: Degrade) {
+        self.back.degrade = degrade;
+    }
+
+    /// The degradation in force.
+    pub fn degrade(&self) -> Degrade {
+        self.back.degrade
+    }
+
+    /// Cumulative counters.
+    pub fn stats(&self) -> &StreamerStats {
+        &self.back.stats
+    }
+
+    /// Model-rate samples per chunk (`chunk_frames * hop`).
+    pub fn chunk_samples(&self) -> usize {
+        self.back.cfg.chunk_frames * self.back.cfg.stft.hop
+    }
+}
+
+/// Enhances a whole mono model-rate signal with the streaming path and trims the latency, so the
+/// result is aligned with `x` and has its length. The denoiser is reset before use.
+///
+/// Fails only on an invalid config or a bin-count mismatch.
+pub fn enhance_mono_16k(
+    denoiser: &mut dyn ChunkDenoiser,
+    cfg: &StreamerConfig,
+    x: &[f32],
+) -> anyhow::Result<Vec<f32>> {
+    let mut s = Streamer::with_borrowed(denoiser, *cfg)?;
+    let lat = s.latency_samples();
+    let mut out = Vec::with_capacity(x.len() + lat + s.chunk_samples() * 2);
+    s.feed(x, &mut out);
+    s.flush(&mut out);
+    debug_assert_eq!(out.len(), x.len() + lat);
+    out.drain(..lat);
+    out.truncate(x.len());
+    Ok(out)
+}
