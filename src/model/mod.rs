@@ -1,4 +1,20 @@
-//! The RestoreGrad denoiser: networks, diffusion schedule, sampling, saving and loading.
+//! The RestoreGrad denoiser: networks, diffusion schedule, loss, sampling, saving and loading.
+
+pub mod config;
+pub mod device;
+pub mod diffusion;
+pub mod features;
+pub mod io;
+pub mod loss;
+pub mod net;
+pub mod restoregrad;
+pub mod sampler;
+
+pub use config::{ModelConfig, PriorMode};
+pub use device::parse_device;
+pub use io::{default_model_dir, load_enhancer, load_model, save_model, ModelError};
+pub use restoregrad::RestoreGrad;
+pub use sampler::Enhancer;
 
 use crate::dsp::Complex32;
 

@@ -1,0 +1,159 @@
+//! The model configuration: architecture, STFT, compression, diffusion schedule, prior mode and
+//! loss weights. It is saved beside the weights and fully describes how to rebuild the model.
+
+use burn::config::Config;
+use serde::{Deserialize, Serialize};
+
+use crate::dsp::stft::StftConfig;
+
+/// The identifier written into every model config, checked at load time.
+pub const MODEL_FORMAT: &str = "restoregrad-model";
+/// The current model format version, checked at load time.
+pub const MODEL_FORMAT_VERSION: u32 = 1;
+
+/// Which prior the diffusion starts from and injects noise with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PriorMode {
+    /// RestoreGrad: Σ_prior(y) from a learned Prior Net, trained jointly with a Posterior Net.
+    Learned,
+    /// PriorGrad-style: variance from the noisy bin energy, floored.
+    Energy,
+    /// The standard N(0, I) prior.
+    Standard,
+}
+
+impl std::fmt::Display for PriorMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PriorMode::Learned => "learned",
+            PriorMode::Energy => "energy",
+            PriorMode::Standard => "standard",
+        })
+    }
+}
+
+/// Everything needed to rebuild a model.
+#[derive(Config, Debug, PartialEq)]
+pub struct ModelConfig {
+    /// Always [`MODEL_FORMAT`].
+    #[config(default = "MODEL_FORMAT.to_string()")]
+    pub format: String,
+    /// Always [`MODEL_FORMAT_VERSION`] when written by this build.
+    #[config(default = "MODEL_FORMAT_VERSION")]
+    pub format_version: u32,
+    /// STFT window length at 16 kHz.
+    #[config(default = 512)]
+    pub n_fft: usize,
+    /// STFT hop at 16 kHz.
+    #[config(default = 128)]
+    pub hop: usize,
+    /// Bins the network sees (the Nyquist bin is dropped: `n_fft / 2`).
+    #[config(default = 256)]
+    pub n_freq: usize,
+    /// Magnitude compression exponent α of X̃ = β|X|^α e^{j∠X}.
+    #[config(default = 0.5)]
+    pub compress_alpha: f64,
+    /// Magnitude compression gain β.
+    #[config(default = 0.15)]
+    pub compress_beta: f64,
+    /// Encoder channels, stage 1 (each stage halves the frequency axis).
+    #[config(default = 16)]
+    pub channels1: usize,
+    /// Encoder channels, stage 2.
+    #[config(default = 32)]
+    pub channels2: usize,
+    /// Encoder channels, stage 3.
+    #[config(default = 32)]
+    pub channels3: usize,
+    /// Frequency kernel width of the encoder convolutions.
+    #[config(default = 5)]
+    pub kernel: usize,
+    /// GRU hidden size of the bottleneck (the recurrent state carried between chunks).
+    #[config(default = 128)]
+    pub hidden: usize,
+    /// Width of the sinusoidal diffusion-time embedding.
+    #[config(default = 32)]
+    pub time_dim: usize,
+    /// Channels of the Prior and Posterior Nets.
+    #[config(default = 8)]
+    pub prior_channels: usize,
+    /// Number of training diffusion steps T.
+    #[config(default = 50)]
+    pub train_steps: usize,
+    /// First β of the linear training schedule.
+    #[config(default = 1e-4)]
+    pub beta_start: f64,
+    /// Last β of the linear training schedule.
+    #[config(default = 0.035)]
+    pub beta_end: f64,
+    /// Which prior.
+    #[config(default = "PriorMode::Learned")]
+    pub prior: PriorMode,
+    /// Lower clamp of predicted log-variances.
+    #[config(default = -9.0)]
+    pub logvar_min: f64,
+    /// Upper clamp of predicted log-variances.
+    #[config(default = 1.0)]
+    pub logvar_max: f64,
+    /// Floor of the energy prior's variance (and its cap is 1).
+    #[config(default = 0.01)]
+    pub energy_floor: f64,
+    /// η: weight of the latent regulariser L_LR.
+    #[config(default = 1.0)]
+    pub eta: f64,
+    /// λ: weight of the prior-matching term L_PM.
+    #[config(default = 1.0)]
+    pub lambda: f64,
+    /// γ: weight of an auxiliary clean-estimate loss on x̂0 (0 gives the paper's loss exactly).
+    #[config(default = 1.0)]
+    pub gamma: f64,
+}
+
+impl ModelConfig {
+    /// The STFT geometry of this model.
+    pub fn stft(&self) -> StftConfig {
+        StftConfig { n_fft: self.n_fft, hop: self.hop }
+    }
+
+    /// Checks the format marker, version and internal consistency.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.format != MODEL_FORMAT {
+            return Err(format!("not a restoregrad model config (format = {:?})", self.format));
+        }
+        if self.format_version != MODEL_FORMAT_VERSION {
+            return Err(format!(
+                "model format version {} is not supported by this build (expects {})",
+                self.format_version, MODEL_FORMAT_VERSION
+            ));
+        }
+        self.stft().validate()?;
+        if self.n_freq != self.n_fft / 2 || self.n_freq % 8 != 0 {
+            return Err(format!("n_freq {} must be n_fft/2 and a multiple of 8", self.n_freq));
+        }
+        if self.kernel % 2 == 0 {
+            return Err(format!("kernel {} must be odd", self.kernel));
+        }
+        if self.train_steps < 2 || !(self.beta_start > 0.0 && self.beta_end < 1.0) {
+            return Err("invalid diffusion schedule".into());
+        }
+        Ok(())
+    }
+
+    /// Multiply-accumulates per frame per reverse step of the denoiser (convolutions, GRU,
+    /// linear layers), and of the prior net per frame.
+    pub fn macs_per_frame(&self) -> (usize, usize) {
+        let f = self.n_freq;
+        let k = self.kernel;
+        let (c1, c2, c3, h) = (self.channels1, self.channels2, self.channels3, self.hidden);
+        let flat = c3 * f / 8;
+        let enc = (f / 2) * 4 * c1 * k + (f / 4) * c1 * c2 * k + (f / 8) * c2 * c3 * k;
+        let bottleneck = flat * h + 3 * (h + h) * h + h * flat;
+        // Transposed convs (kernel 4) over their inputs, with skip concatenation doubling inputs.
+        let dec = (f / 8) * (2 * c3) * c2 * 4 + (f / 4) * (2 * c2) * c1 * 4 + (f / 2) * (2 * c1) * 2 * 4;
+        let time = self.time_dim * 2 * h + 2 * h * 2 * h; // once per call, not per frame; upper bound
+        let pc = self.prior_channels;
+        let prior = f * (3 * pc * k + 2 * pc * pc * k + pc * k);
+        (enc + bottleneck + dec + time / 16, prior)
+    }
+}

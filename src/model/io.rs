@@ -1,0 +1,126 @@
+//! Model folders: `config.json` (architecture, STFT, schedule; format and version checked),
+//! `weights.bpk` (burnpack, inference weights only) and `MODEL_CARD.md`.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::prelude::Device;
+
+use super::config::ModelConfig;
+use super::restoregrad::RestoreGrad;
+
+/// The config file name inside a model folder.
+pub const CONFIG_FILE: &str = "config.json";
+/// The weights file name inside a model folder.
+pub const WEIGHTS_FILE: &str = "weights.bpk";
+
+/// Why a model could not be saved or loaded; every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The folder or a file in it could not be read or written.
+    #[error("{path}: {msg}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        msg: String,
+    },
+    /// The config is not a valid restoregrad model config.
+    #[error("{path}: invalid model config: {msg}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        msg: String,
+    },
+    /// The weights are corrupt, truncated or do not match the config.
+    #[error("{path}: invalid model weights: {msg}")]
+    Weights {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        msg: String,
+    },
+}
+
+/// Writes a model folder (config, weights and, if given, the model card). Files are written
+/// to temporary names first and renamed into place.
+pub fn save_model(dir: &Path, cfg: &ModelConfig, model: &RestoreGrad, card: Option<&str>) -> Result<(), ModelError> {
+    let io = |path: &Path, e: &dyn std::fmt::Display| ModelError::Io { path: path.to_path_buf(), msg: e.to_string() };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, &e))?;
+    let cfg_path = dir.join(CONFIG_FILE);
+    let tmp_cfg = dir.join(format!("{CONFIG_FILE}.tmp"));
+    let json = serde_json::to_string_pretty(cfg).map_err(|e| io(&cfg_path, &e))?;
+    std::fs::write(&tmp_cfg, json).map_err(|e| io(&tmp_cfg, &e))?;
+    let weights = dir.join(WEIGHTS_FILE);
+    let tmp_w = dir.join("weights.tmp.bpk");
+    model.clone().save_file(&tmp_w).map_err(|e| io(&tmp_w, &e))?;
+    std::fs::rename(&tmp_w, &weights).map_err(|e| io(&weights, &e))?;
+    std::fs::rename(&tmp_cfg, &cfg_path).map_err(|e| io(&cfg_path, &e))?;
+    if let Some(card) = card {
+        let p = dir.join("MODEL_CARD.md");
+        std::fs::write(&p, card).map_err(|e| io(&p, &e))?;
+    }
+    Ok(())
+}
+
+/// Reads and validates a model config file.
+pub fn load_config(path: &Path) -> Result<ModelConfig, ModelError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ModelError::Io { path: path.to_path_buf(), msg: e.to_string() })?;
+    let cfg: ModelConfig = serde_json::from_str(&text)
+        .map_err(|e| ModelError::Config { path: path.to_path_buf(), msg: e.to_string() })?;
+    cfg.validate().map_err(|msg| ModelError::Config { path: path.to_path_buf(), msg })?;
+    Ok(cfg)
+}
+
+/// Loads a model folder onto `device`: validates the config, builds the architecture it
+/// describes and loads the weights, refusing corrupt, truncated or mismatched files.
+pub fn load_model(dir: &Path, device: &Device) -> Result<(ModelConfig, RestoreGrad), ModelError> {
+    if !dir.is_dir() {
+        return Err(ModelError::Io { path: dir.to_path_buf(), msg: "model folder not found".into() });
+    }
+    let cfg = load_config(&dir.join(CONFIG_FILE))?;
+    let weights = dir.join(WEIGHTS_FILE);
+    if !weights.is_file() {
+        return Err(ModelError::Io { path: weights, msg: "weights file not found".into() });
+    }
+    let model = RestoreGrad::new(&cfg, device)
+        .try_load_file(&weights)
+        .map_err(|e| ModelError::Weights { path: weights.clone(), msg: e.to_string() })?;
+    Ok((cfg, model))
+}
+
+/// The shipped model's folder: `$RESTOREGRAD_MODEL`, else `models/default` beside the
+/// executable's ancestors (an installed or `target/release` binary), the current folder, or
+/// the source tree this binary was built from.
+pub fn default_model_dir() -> Result<PathBuf, ModelError> {
+    if let Ok(p) = std::env::var("RESTOREGRAD_MODEL") {
+        return Ok(PathBuf::from(p));
+    }
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        candidates.extend(exe.ancestors().skip(1).map(|a| a.join("models/default")));
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        candidates.push(cwd.join("models/default"));
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default"));
+    candidates
+        .into_iter()
+        .find(|c| c.join(CONFIG_FILE).is_file())
+        .ok_or_else(|| ModelError::Io {
+            path: PathBuf::from("models/default"),
+            msg: "the shipped model was not found; pass --model PATH or set RESTOREGRAD_MODEL".into(),
+        })
+}
+
+/// Loads `path`, or the shipped model when `None`, as an [`Enhancer`](super::Enhancer).
+pub fn load_enhancer(path: Option<&Path>, device: &Device, seed: u64) -> Result<super::Enhancer, ModelError> {
+    let dir = match path {
+        Some(p) => p.to_path_buf(),
+        None => default_model_dir()?,
+    };
+    let (cfg, model) = load_model(&dir, device)?;
+    Ok(super::Enhancer::new(cfg, model, device.clone(), seed))
+}

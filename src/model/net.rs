@@ -1,0 +1,165 @@
+//! The networks: the denoiser ε_θ(x_t, y, t) and the small variance nets (Prior and Posterior).
+//!
+//! The denoiser is a frequency-axis U-Net applied to each frame independently, with a GRU over
+//! time in the bottleneck. Time enters only through the causal GRU, so a chunk processed with
+//! the GRU state carried from the previous chunk gives exactly what one long call would give:
+//! streaming needs no recomputed left context.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::gru::{Gru, GruConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::{sigmoid, silu};
+
+use super::config::ModelConfig;
+
+fn freq_conv(cin: usize, cout: usize, k: usize, stride: usize, dilation: usize, device: &Device) -> Conv2d {
+    let pad = dilation * (k - 1) / 2;
+    Conv2dConfig::new([cin, cout], [1, k])
+        .with_stride([1, stride])
+        .with_dilation([1, dilation])
+        .with_padding(PaddingConfig2d::Explicit(0, pad, 0, pad))
+        .init(device)
+}
+
+fn freq_upconv(cin: usize, cout: usize, device: &Device) -> ConvTranspose2d {
+    // kernel 4, stride 2, padding 1: exactly doubles the frequency axis.
+    ConvTranspose2dConfig::new([cin, cout], [1, 4]).with_stride([1, 2]).with_padding([0, 1]).init(device)
+}
+
+/// The denoiser network ε_θ: predicts CDiffuSE's combined noise from `[x_t, y]` and the time.
+#[derive(Module, Debug)]
+pub struct Denoiser {
+    enc1: Conv2d,
+    enc2: Conv2d,
+    enc3: Conv2d,
+    bottleneck_in: Linear,
+    gru: Gru,
+    bottleneck_out: Linear,
+    time1: Linear,
+    time2: Linear,
+    dec3: ConvTranspose2d,
+    dec2: ConvTranspose2d,
+    dec1: ConvTranspose2d,
+    #[module(skip)]
+    c3: usize,
+    #[module(skip)]
+    hidden: usize,
+}
+
+impl Denoiser {
+    /// Builds a freshly initialised denoiser.
+    pub fn new(cfg: &ModelConfig, device: &Device) -> Self {
+        let (c1, c2, c3, k, h) = (cfg.channels1, cfg.channels2, cfg.channels3, cfg.kernel, cfg.hidden);
+        let flat = c3 * cfg.n_freq / 8;
+        Self {
+            enc1: freq_conv(4, c1, k, 2, 1, device),
+            enc2: freq_conv(c1, c2, k, 2, 1, device),
+            enc3: freq_conv(c2, c3, k, 2, 1, device),
+            bottleneck_in: LinearConfig::new(flat, h).init(device),
+            gru: GruConfig::new(h, h, true).init(device),
+            bottleneck_out: LinearConfig::new(h, flat).init(device),
+            time1: LinearConfig::new(cfg.time_dim, 2 * h).init(device),
+            time2: LinearConfig::new(2 * h, 2 * h).init(device),
+            dec3: freq_upconv(2 * c3, c2, device),
+            dec2: freq_upconv(2 * c2, c1, device),
+            dec1: freq_upconv(2 * c1, 2, device),
+            c3,
+            hidden: h,
+        }
+    }
+
+    /// The GRU hidden size (the per-step recurrent state carried between chunks).
+    pub fn hidden(&self) -> usize {
+        self.hidden
+    }
+
+    /// One evaluation.
+    /// - `x`: `[B, 4, T, F]` (x_t real/imag, y real/imag, compressed)
+    /// - `time_emb`: `[B, time_dim]` sinusoidal embedding of the diffusion time
+    /// - `state`: `[B, H]` GRU state from the previous chunk, or `None` at a stream start
+    ///
+    /// Returns the noise estimate `[B, 2, T, F]` and the GRU state after the last frame `[B, H]`.
+    pub fn forward(&self, x: Tensor<4>, time_emb: Tensor<2>, state: Option<Tensor<2>>) -> (Tensor<4>, Tensor<2>) {
+        let [b, _, t, f] = x.dims();
+        let h = self.hidden;
+        let e1 = silu(self.enc1.forward(x)); // [B, c1, T, F/2]
+        let e2 = silu(self.enc2.forward(e1.clone())); // [B, c2, T, F/4]
+        let e3 = silu(self.enc3.forward(e2.clone())); // [B, c3, T, F/8]
+        let flat = e3.clone().swap_dims(1, 2).reshape([b, t, self.c3 * f / 8]); // [B, T, c3*F/8]
+        let film = self.time2.forward(silu(self.time1.forward(time_emb))); // [B, 2H]
+        let scale = film.clone().slice([0..b, 0..h]).reshape([b, 1, h]); // [B, 1, H]
+        let shift = film.slice([0..b, h..2 * h]).reshape([b, 1, h]); // [B, 1, H]
+        let z = self.bottleneck_in.forward(flat) * (scale + 1.0) + shift; // [B, T, H]
+        let z = silu(z);
+        let g = self.gru.forward(z.clone(), state); // [B, T, H]
+        let last = g.clone().slice([0..b, t - 1..t, 0..h]).reshape([b, h]); // [B, H]
+        let z = silu(self.bottleneck_out.forward(g + z)); // [B, T, c3*F/8]
+        let d = z.reshape([b, t, self.c3, f / 8]).swap_dims(1, 2); // [B, c3, T, F/8]
+        let d = silu(self.dec3.forward(Tensor::cat(vec![d, e3], 1))); // [B, c2, T, F/4]
+        let d = silu(self.dec2.forward(Tensor::cat(vec![d, e2], 1))); // [B, c1, T, F/2]
+        let out = self.dec1.forward(Tensor::cat(vec![d, e1], 1)); // [B, 2, T, F]
+        (out, last)
+    }
+}
+
+/// A small per-frame convolutional net that predicts one log-variance per time-frequency bin.
+/// Used as the Prior Net ψ(y) (3 input planes) and the Posterior Net φ(x0, y) (6 planes).
+#[derive(Module, Debug)]
+pub struct VarianceNet {
+    c1: Conv2d,
+    c2: Conv2d,
+    c3: Conv2d,
+    out: Conv2d,
+    #[module(skip)]
+    logvar_min: f64,
+    #[module(skip)]
+    logvar_max: f64,
+}
+
+impl VarianceNet {
+    /// Builds a variance net reading `in_planes` feature planes.
+    pub fn new(cfg: &ModelConfig, in_planes: usize, device: &Device) -> Self {
+        let (c, k) = (cfg.prior_channels, cfg.kernel);
+        Self {
+            c1: freq_conv(in_planes, c, k, 1, 1, device),
+            c2: freq_conv(c, c, k, 1, 2, device),
+            c3: freq_conv(c, c, k, 1, 4, device),
+            out: freq_conv(c, 1, k, 1, 1, device),
+            logvar_min: cfg.logvar_min,
+            logvar_max: cfg.logvar_max,
+        }
+    }
+
+    /// Log-variance `[B, 1, T, F]` in `[logvar_min, logvar_max]` from features `[B, P, T, F]`.
+    pub fn forward(&self, feats: Tensor<4>) -> Tensor<4> {
+        let h = silu(self.c1.forward(feats)); // [B, C, T, F]
+        let h = silu(self.c2.forward(h.clone())) + h; // [B, C, T, F]
+        let h = silu(self.c3.forward(h.clone())) + h; // [B, C, T, F]
+        let raw = self.out.forward(h); // [B, 1, T, F]
+        sigmoid(raw) * (self.logvar_max - self.logvar_min) + self.logvar_min
+    }
+}
+
+/// Feature planes of compressed spectra `[B, 2, T, F]`: real, imaginary and log power `[B, 3, T, F]`.
+pub fn spectral_features(x: Tensor<4>) -> Tensor<4> {
+    let power = x.clone().square().sum_dim(1); // [B, 1, T, F]
+    Tensor::cat(vec![x, (power + 1e-4).log()], 1)
+}
+
+/// Sinusoidal embedding `[B, dim]` of fractional diffusion times `tau / T` (one per batch item).
+pub fn time_embedding(times: &[f32], dim: usize, device: &Device) -> Tensor<2> {
+    let half = dim / 2;
+    let mut data = Vec::with_capacity(times.len() * dim);
+    for &t in times {
+        for i in 0..half {
+            let freq = (-(i as f32) / half as f32 * (1000f32).ln()).exp();
+            data.push((t * 100.0 * freq).sin());
+        }
+        for i in 0..half {
+            let freq = (-(i as f32) / half as f32 * (1000f32).ln()).exp();
+            data.push((t * 100.0 * freq).cos());
+        }
+    }
+    Tensor::from_data(TensorData::new(data, [times.len(), dim]), device)
+}

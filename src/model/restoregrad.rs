@@ -1,0 +1,143 @@
+//! The RestoreGrad model: denoiser + Prior Net for inference, plus a Posterior Net for training,
+//! and the training loss L_DM + η·L_LR + λ·L_PM (+ γ·L_x0).
+
+use burn::prelude::*;
+
+use super::config::{ModelConfig, PriorMode};
+use super::diffusion::Schedule;
+use super::loss::{clean_loss, latent_regulariser, noise_loss, prior_matching};
+use super::net::{spectral_features, time_embedding, Denoiser, VarianceNet};
+
+/// The inference model: what a model folder holds. The Posterior Net is not part of it.
+#[derive(Module, Debug)]
+pub struct RestoreGrad {
+    /// ε_θ(x_t, y, t).
+    pub denoiser: Denoiser,
+    /// ψ(y) → log Σ_prior; present only in `learned` mode.
+    pub prior_net: Option<VarianceNet>,
+}
+
+impl RestoreGrad {
+    /// A freshly initialised model for `cfg`.
+    pub fn new(cfg: &ModelConfig, device: &Device) -> Self {
+        Self {
+            denoiser: Denoiser::new(cfg, device),
+            prior_net: (cfg.prior == PriorMode::Learned).then(|| VarianceNet::new(cfg, 3, device)),
+        }
+    }
+
+    /// log Σ_prior(y) `[B, 1, T, F]` for compressed noisy spectra `y` `[B, 2, T, F]`.
+    pub fn prior_logvar(&self, cfg: &ModelConfig, y: Tensor<4>) -> Tensor<4> {
+        match (&self.prior_net, cfg.prior) {
+            (Some(net), PriorMode::Learned) => net.forward(spectral_features(y)),
+            (_, PriorMode::Energy) => {
+                let power = y.square().sum_dim(1); // [B, 1, T, F]
+                power.clamp(cfg.energy_floor, 1.0).log()
+            }
+            _ => {
+                let [b, _, t, f] = y.dims();
+                Tensor::zeros([b, 1, t, f], &y.device())
+            }
+        }
+    }
+}
+
+/// The training model: the inference model plus the Posterior Net φ(x0, y).
+#[derive(Module, Debug)]
+pub struct TrainModel {
+    /// The part that is exported.
+    pub model: RestoreGrad,
+    /// φ(x0, y) → log Σ_post; present only in `learned` mode.
+    pub posterior_net: Option<VarianceNet>,
+}
+
+/// One training batch, compressed spectra and the host-drawn randomness.
+pub struct TrainBatch {
+    /// Clean x0 `[B, 2, T, F]`.
+    pub clean: Tensor<4>,
+    /// Noisy y `[B, 2, T, F]`.
+    pub noisy: Tensor<4>,
+    /// Standard normal z `[B, 2, T, F]`.
+    pub z: Tensor<4>,
+    /// Fractional diffusion time per item, in `[1, T]`.
+    pub times: Vec<f64>,
+    /// Per item: draw x_t as the sampler's start does (mean √ᾱ y) instead of the marginal.
+    pub start_form: Vec<bool>,
+}
+
+/// The loss terms of one batch (scalars), each logged separately.
+pub struct LossTerms {
+    /// L_DM + η·L_LR + λ·L_PM + γ·L_x0.
+    pub total: Tensor<1>,
+    /// Σ-weighted noise loss.
+    pub dm: Tensor<1>,
+    /// Latent regulariser (0 unless `learned`).
+    pub lr: Tensor<1>,
+    /// Prior matching (0 unless `learned`).
+    pub pm: Tensor<1>,
+    /// Auxiliary clean-estimate loss.
+    pub clean: Tensor<1>,
+}
+
+fn per_item(values: impl Iterator<Item = f64>, device: &Device) -> Tensor<4> {
+    let v: Vec<f32> = values.map(|x| x as f32).collect();
+    let b = v.len();
+    Tensor::from_data(TensorData::new(v, [b, 1, 1, 1]), device) // [B, 1, 1, 1]
+}
+
+impl TrainModel {
+    /// A freshly initialised training model for `cfg`.
+    pub fn new(cfg: &ModelConfig, device: &Device) -> Self {
+        Self {
+            model: RestoreGrad::new(cfg, device),
+            posterior_net: (cfg.prior == PriorMode::Learned).then(|| VarianceNet::new(cfg, 6, device)),
+        }
+    }
+
+    /// The RestoreGrad training loss for one batch.
+    pub fn losses(&self, cfg: &ModelConfig, schedule: &Schedule, batch: TrainBatch) -> LossTerms {
+        let device = batch.clean.device();
+        let TrainBatch { clean: x0, noisy: y, z, times, start_form } = batch;
+        let coeffs: Vec<_> = times
+            .iter()
+            .zip(&start_form)
+            .map(|(&t, &s)| if s { schedule.start_coeffs(t) } else { schedule.coeffs(t) })
+            .collect();
+        let a = per_item(coeffs.iter().map(|c| c.x0_weight()), &device); // [B,1,1,1]
+        let b = per_item(coeffs.iter().map(|c| c.y_weight()), &device); // [B,1,1,1]
+        let s = per_item(coeffs.iter().map(|c| c.noise_std()), &device); // [B,1,1,1]
+        let sqrt_ab = per_item(coeffs.iter().map(|c| c.alpha_bar.sqrt()), &device); // [B,1,1,1]
+        let sqrt_1m_ab = per_item(coeffs.iter().map(|c| (1.0 - c.alpha_bar).sqrt()), &device); // [B,1,1,1]
+
+        let zero = || Tensor::<1>::zeros([1], &device);
+        // The variance the noise is drawn with, and the prior-matching / latent terms.
+        let (logvar, lr, pm) = match (cfg.prior, &self.posterior_net) {
+            (PriorMode::Learned, Some(post)) => {
+                let lv_post = post.forward(Tensor::cat(
+                    vec![spectral_features(x0.clone()), spectral_features(y.clone())],
+                    1,
+                )); // [B,1,T,F]
+                let lv_prior = self.model.prior_logvar(cfg, y.clone()); // [B,1,T,F]
+                let lr = latent_regulariser(x0.clone(), lv_post.clone(), schedule.alpha_bar_last());
+                let pm = prior_matching(lv_prior, lv_post.clone());
+                (lv_post, lr, pm)
+            }
+            _ => (self.model.prior_logvar(cfg, y.clone()), zero(), zero()),
+        };
+        let eps = z * (logvar.clone() * 0.5).exp(); // [B,2,T,F], ε = Σ^{1/2} ⊙ z
+        let x_t = x0.clone() * a + y.clone() * b + eps * s; // [B,2,T,F]
+        // CDiffuSE's combined noise: x_t = √ᾱ x0 + √(1-ᾱ) c.
+        let target = (x_t.clone() - x0.clone() * sqrt_ab.clone()) / sqrt_1m_ab.clone(); // [B,2,T,F]
+        let emb = time_embedding(
+            &times.iter().map(|&t| (t / schedule.train_steps() as f64) as f32).collect::<Vec<_>>(),
+            cfg.time_dim,
+            &device,
+        ); // [B, time_dim]
+        let (estimate, _) = self.model.denoiser.forward(Tensor::cat(vec![x_t.clone(), y], 1), emb, None); // [B,2,T,F]
+        let x0_hat = (x_t - estimate.clone() * sqrt_1m_ab) / sqrt_ab; // [B,2,T,F]
+        let dm = noise_loss(target, estimate, logvar);
+        let clean = clean_loss(x0, x0_hat);
+        let total = dm.clone() + lr.clone() * cfg.eta + pm.clone() * cfg.lambda + clean.clone() * cfg.gamma;
+        LossTerms { total, dm, lr, pm, clean }
+    }
+}
