@@ -7,3 +7,9 @@ pub mod streamer;
 pub mod testing;
 
 pub use streamer::{atten_lim_gain, enhance_mono_16k, Degrade, Streamer, StreamerConfig, StreamerStats};
+pub mod threaded;
+
+pub use threaded::{
+    run_file, Control, DegradePolicy, Engine, EngineConfig, EngineLatency, EngineStats, FileRunOptions, FileRunReport,
+    RingEnds, SharedCounters,
+};
