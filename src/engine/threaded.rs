@@ -126,50 +126,54 @@ pub struct SharedCounters {
 /// Delays through the engine, derived from the resamplers and the streamer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EngineLatency {
-    /// Device (or file) sample rate.
-    pub device_rate: u32,
+    /// Input device (or file) sample rate.
+    pub in_rate: u32,
+    /// Output device (or file) sample rate; `total_out` and `buffering_out` count at this rate.
+    pub out_rate: u32,
     /// The streamer's delay in model-rate samples.
     pub streamer_samples: usize,
     /// Input resampler delay (model-rate samples).
     pub resample_in_samples: usize,
-    /// Output resampler delay (device-rate samples).
+    /// Output resampler delay (output-rate samples).
     pub resample_out_samples: usize,
-    /// Total algorithmic delay in device-rate samples (rounded): output sample `n` of the
-    /// engine's output stream is aligned with input sample `n - total_out`.
+    /// Total algorithmic delay in output-rate samples (rounded): output sample `n` of the
+    /// engine's output stream is aligned with input time `(n - total_out) / out_rate` seconds.
     pub total_out: usize,
-    /// Extra worst-case block buffering in device-rate samples: the resamplers wait for whole
+    /// Extra worst-case block buffering in output-rate samples: the resamplers wait for whole
     /// internal blocks before producing anything (0 at 16 kHz).
     pub buffering_out: usize,
 }
 
 impl EngineLatency {
-    /// Derives the delays for a device rate (building throwaway resamplers).
-    pub fn new(device_rate: u32, streamer: &StreamerConfig) -> anyhow::Result<Self> {
-        let rin = StreamResampler::new(device_rate, MODEL_RATE, 1)?;
-        let rout = StreamResampler::new(MODEL_RATE, device_rate, 1)?;
-        Ok(Self::from_parts(device_rate, streamer.latency_samples(), &rin, &rout))
+    /// Derives the delays for device rates (building throwaway resamplers).
+    pub fn new(in_rate: u32, out_rate: u32, streamer: &StreamerConfig) -> anyhow::Result<Self> {
+        let rin = StreamResampler::new(in_rate, MODEL_RATE, 1)?;
+        let rout = StreamResampler::new(MODEL_RATE, out_rate, 1)?;
+        Ok(Self::from_parts(streamer.latency_samples(), &rin, &rout))
     }
 
-    fn from_parts(device_rate: u32, streamer_samples: usize, rin: &StreamResampler, rout: &StreamResampler) -> Self {
-        let r = device_rate as f64 / MODEL_RATE as f64;
+    fn from_parts(streamer_samples: usize, rin: &StreamResampler, rout: &StreamResampler) -> Self {
+        let (in_rate, out_rate) = (rin.from_rate(), rout.to_rate());
+        let r = out_rate as f64 / MODEL_RATE as f64;
         let d1 = rin.delay_out();
         let d2 = rout.delay_out();
         let total = d2 as f64 + (streamer_samples + d1) as f64 * r;
-        let buffering = if rin.is_identity() { 0 } else { rin.block_in() - 1 }
-            + if rout.is_identity() { 0 } else { ((rout.block_in() - 1) as f64 * r).round() as usize };
+        let buffering = if rin.is_identity() { 0.0 } else { (rin.block_in() - 1) as f64 * out_rate as f64 / in_rate as f64 }
+            + if rout.is_identity() { 0.0 } else { (rout.block_in() - 1) as f64 * r };
         Self {
-            device_rate,
+            in_rate,
+            out_rate,
             streamer_samples,
             resample_in_samples: d1,
             resample_out_samples: d2,
             total_out: total.round() as usize,
-            buffering_out: buffering,
+            buffering_out: buffering.round() as usize,
         }
     }
 
     /// [`EngineLatency::total_out`] in milliseconds.
     pub fn total_ms(&self) -> f64 {
-        self.total_out as f64 * 1000.0 / self.device_rate as f64
+        self.total_out as f64 * 1000.0 / self.out_rate as f64
     }
 
     /// The streamer's part in milliseconds.
@@ -179,7 +183,7 @@ impl EngineLatency {
 
     /// [`EngineLatency::buffering_out`] in milliseconds.
     pub fn buffering_ms(&self) -> f64 {
-        self.buffering_out as f64 * 1000.0 / self.device_rate as f64
+        self.buffering_out as f64 * 1000.0 / self.out_rate as f64
     }
 }
 
@@ -269,7 +273,7 @@ struct Worker {
     counters: Arc<SharedCounters>,
     cfg: EngineConfig,
     mode: Mode,
-    device_rate: u32,
+    in_rate: u32,
     latency_ms: f64,
     samples_in: u64,
     busy: Duration,
@@ -278,47 +282,52 @@ struct Worker {
 impl Engine {
     /// Builds the rings, resamplers and streamer, warms the denoiser up, and starts the worker.
     ///
-    /// `device_rate` is the rate of the mono samples pushed into and pulled from the rings.
-    /// Returns the engine and the ring ends for the device callbacks.
+    /// `in_rate` is the rate of the mono samples pushed into the input ring, `out_rate` that of
+    /// the samples pulled from the output ring. Returns the engine and the ring ends for the
+    /// device callbacks.
     pub fn start(
         denoiser: Box<dyn ChunkDenoiser>,
         cfg: EngineConfig,
-        device_rate: u32,
+        in_rate: u32,
+        out_rate: u32,
     ) -> anyhow::Result<(Self, RingEnds)> {
-        Self::start_mode(denoiser, cfg, device_rate, Mode::Live)
+        Self::start_mode(denoiser, cfg, in_rate, out_rate, Mode::Live)
     }
 
     fn start_mode(
         denoiser: Box<dyn ChunkDenoiser>,
         cfg: EngineConfig,
-        device_rate: u32,
+        in_rate: u32,
+        out_rate: u32,
         mode: Mode,
     ) -> anyhow::Result<(Self, RingEnds)> {
-        anyhow::ensure!(device_rate > 0, "device sample rate must be positive");
+        anyhow::ensure!(in_rate > 0 && out_rate > 0, "device sample rates must be positive");
         let mut streamer = Streamer::new(denoiser, cfg.streamer)?;
-        let r = device_rate as f64 / MODEL_RATE as f64;
+        let r_in = in_rate as f64 / MODEL_RATE as f64;
+        let r_out = out_rate as f64 / MODEL_RATE as f64;
         let chunk16 = streamer.chunk_samples();
-        let step_in = ((chunk16 as f64 * r).ceil() as usize).max(1);
-        let rs_in = StreamResampler::new(device_rate, MODEL_RATE, step_in).context("input resampler")?;
+        let step_in = ((chunk16 as f64 * r_in).ceil() as usize).max(1);
+        let rs_in = StreamResampler::new(in_rate, MODEL_RATE, step_in).context("input resampler")?;
         let mid_cap = rs_in.output_capacity() + 16;
         let enh_cap = streamer.max_output_for(mid_cap) + streamer.max_output_for(0) + 2 * chunk16;
-        let rs_out = StreamResampler::new(MODEL_RATE, device_rate, enh_cap).context("output resampler")?;
+        let rs_out = StreamResampler::new(MODEL_RATE, out_rate, enh_cap).context("output resampler")?;
         let out_cap = rs_out.output_capacity() + rs_out.max_flush_len() + 16;
-        let latency = EngineLatency::from_parts(device_rate, streamer.latency_samples(), &rs_in, &rs_out);
+        let latency = EngineLatency::from_parts(streamer.latency_samples(), &rs_in, &rs_out);
 
         // Warm-up: one chunk of silence through the denoiser, then forget it.
         let mut warm = Vec::with_capacity(streamer.max_output_for(chunk16));
         streamer.feed(&vec![0.0; chunk16], &mut warm);
         streamer.reset();
 
-        let ring = ((cfg.ring_ms as f64 / 1000.0 * device_rate as f64) as usize).max(4 * (step_in + out_cap));
-        let (in_prod, in_cons) = HeapRb::<f32>::new(ring).split();
-        let (out_prod, out_cons) = HeapRb::<f32>::new(ring).split();
+        let ring_in = ((cfg.ring_ms as f64 / 1000.0 * in_rate as f64) as usize).max(4 * step_in);
+        let ring_out = ((cfg.ring_ms as f64 / 1000.0 * out_rate as f64) as usize).max(4 * out_cap);
+        let (in_prod, in_cons) = HeapRb::<f32>::new(ring_in).split();
+        let (out_prod, out_cons) = HeapRb::<f32>::new(ring_out).split();
         let (ctl_tx, ctl_rx) = crossbeam_channel::unbounded();
         let (st_tx, st_rx) = crossbeam_channel::bounded(64);
         let counters = Arc::new(SharedCounters::default());
-        let burst = rs_out.block_out().max(1) + (chunk16 as f64 * r).ceil() as usize;
-        let prefill = burst + (cfg.safety_ms as f64 / 1000.0 * device_rate as f64) as usize;
+        let burst = rs_out.block_out().max(1) + (chunk16 as f64 * r_out).ceil() as usize;
+        let prefill = burst + (cfg.safety_ms as f64 / 1000.0 * out_rate as f64) as usize;
         let worker = Worker {
             input: in_cons,
             output: out_prod,
@@ -335,7 +344,7 @@ impl Engine {
             counters: counters.clone(),
             cfg,
             mode,
-            device_rate,
+            in_rate,
             latency_ms: latency.total_ms(),
             samples_in: 0,
             busy: Duration::ZERO,
@@ -406,7 +415,7 @@ impl Drop for Engine {
 
 impl Worker {
     fn ms(&self, samples: usize) -> f32 {
-        samples as f32 * 1000.0 / self.device_rate as f32
+        samples as f32 * 1000.0 / self.in_rate as f32
     }
 
     fn decide(&mut self, backlog: usize) {
@@ -438,7 +447,7 @@ impl Worker {
 
     fn snapshot(&self, recent_rtf: f64, finished: bool) -> EngineStats {
         let c = &self.counters;
-        let audio_s = self.samples_in as f64 / self.device_rate as f64;
+        let audio_s = self.samples_in as f64 / self.in_rate as f64;
         let busy_s = self.busy.as_secs_f64();
         EngineStats {
             audio_s,
@@ -520,7 +529,7 @@ impl Worker {
                 self.push_out();
             }
             if last_stats.elapsed() >= self.cfg.stats_interval {
-                let da = (self.samples_in - last_audio) as f64 / self.device_rate as f64;
+                let da = (self.samples_in - last_audio) as f64 / self.in_rate as f64;
                 let db = (self.busy - last_busy).as_secs_f64();
                 let _ = self.stats_tx.try_send(self.snapshot(if da > 0.0 { db / da } else { 0.0 }, false));
                 last_stats = Instant::now();
@@ -550,17 +559,20 @@ impl Worker {
 }
 
 /// Options of [`run_file`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct FileRunOptions {
     /// Feed the input at real-time pace (and allow degradation), as a device would.
     pub realtime: bool,
     /// Samples per feeder push (default 160, 10 ms at 16 kHz).
     pub feed_block: usize,
+    /// Setting this flag (e.g. from a Ctrl-C handler) stops the run early; the output is then
+    /// padded with zeros to the input's length.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for FileRunOptions {
     fn default() -> Self {
-        Self { realtime: false, feed_block: 160 }
+        Self { realtime: false, feed_block: 160, stop: None }
     }
 }
 
@@ -592,13 +604,14 @@ pub fn run_file(
     let mut cfg = cfg;
     cfg.degrade.enabled &= opts.realtime;
     let t0 = Instant::now();
-    let (mut engine, ends) = Engine::start_mode(denoiser, cfg, rate, Mode::File)?;
+    let (mut engine, ends) = Engine::start_mode(denoiser, cfg, rate, rate, Mode::File)?;
     let latency = engine.latency();
     let counters = engine.counters().clone();
     let RingEnds { input: mut prod, output: mut cons, .. } = ends;
     let total = input.len();
     let skip = latency.total_out;
     let block = opts.feed_block.max(1);
+    let realtime = opts.realtime;
 
     let result = std::thread::scope(|scope| -> anyhow::Result<usize> {
         let feeder_counters = counters.clone();
@@ -610,7 +623,7 @@ pub fn run_file(
                 if feeder_counters.stop.load(Ordering::Relaxed) {
                     break;
                 }
-                if opts.realtime {
+                if realtime {
                     let due = Duration::from_secs_f64(pos as f64 / rate as f64);
                     let el = start.elapsed();
                     if due > el {
@@ -669,9 +682,11 @@ pub fn run_file(
             r
         });
         while !drain.is_finished() {
-            match engine.stats().recv_timeout(Duration::from_millis(50)) {
-                Ok(s) => on_stats(&s),
-                Err(_) => continue,
+            if opts.stop.as_ref().is_some_and(|f| f.load(Ordering::Relaxed)) {
+                counters.stop.store(true, Ordering::SeqCst);
+            }
+            if let Ok(s) = engine.stats().recv_timeout(Duration::from_millis(50)) {
+                on_stats(&s);
             }
         }
         feeder.join().map_err(|_| anyhow::anyhow!("the feeder thread panicked"))?;
