@@ -1,12 +1,30 @@
-//! `restoregrad export` (being built).
+//! `restoregrad export`: a training checkpoint's EMA weights as a model folder.
+
+use std::path::PathBuf;
 
 use super::Globals;
+use crate::model::parse_device;
 
 /// Arguments of `restoregrad export`.
 #[derive(clap::Args, Debug)]
-pub struct ExportArgs {}
+pub struct ExportArgs {
+    /// The run folder given to `restoregrad train --out`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Which weights: `best` (best validation score) or `last` (latest checkpoint).
+    #[arg(long, default_value = "best")]
+    pub checkpoint: String,
+    /// The model folder to write (config.json, weights.bpk; MODEL_CARD.md kept if present).
+    #[arg(long)]
+    pub out: PathBuf,
+}
 
 /// Runs `restoregrad export`.
-pub fn run(_args: ExportArgs, _g: Globals) -> anyhow::Result<()> {
-    anyhow::bail!("`export` is not built yet")
+pub fn run(a: ExportArgs, g: Globals) -> anyhow::Result<()> {
+    let device = parse_device("cpu").map_err(anyhow::Error::msg)?;
+    crate::train::export_checkpoint(&a.run, &a.checkpoint, &a.out, &device)?;
+    if !g.quiet {
+        println!("wrote {}", a.out.display());
+    }
+    Ok(())
 }

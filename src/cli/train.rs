@@ -1,12 +1,100 @@
-//! `restoregrad train` (being built).
+//! `restoregrad train`: train a model on the shared data, resumable across sessions.
+
+use std::path::PathBuf;
 
 use super::Globals;
+use crate::model::{parse_device, ModelConfig, PriorMode};
+use crate::train::{train, TrainOptions};
 
 /// Arguments of `restoregrad train`.
 #[derive(clap::Args, Debug)]
-pub struct TrainArgs {}
+pub struct TrainArgs {
+    /// The shared data folder (with manifest.csv); only its train splits are trained on.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Run folder for config, logs (log.csv), checkpoints and the best model.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Prior: learned (RestoreGrad), energy (PriorGrad-style) or standard (N(0, I)).
+    #[arg(long, value_enum, default_value_t = PriorMode::Learned)]
+    pub prior: PriorMode,
+    /// Total optimiser steps of the run (with --resume, may extend it).
+    #[arg(long, default_value_t = 20_000)]
+    pub steps: u64,
+    /// Continue the run in --out from its last checkpoint, with the same data order.
+    #[arg(long)]
+    pub resume: bool,
+    /// Seed of data order, diffusion noise and initialisation.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Items per batch.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Seconds per training segment.
+    #[arg(long, default_value_t = 1.0)]
+    pub segment_secs: f32,
+    /// Peak learning rate (linear warm-up, cosine decay to 10%).
+    #[arg(long, default_value_t = 2e-3)]
+    pub lr: f64,
+    /// Validate (and keep the best EMA model) every N steps.
+    #[arg(long, default_value_t = 500)]
+    pub val_every: u64,
+    /// Checkpoint every N steps (and on Ctrl-C).
+    #[arg(long, default_value_t = 100)]
+    pub ckpt_every: u64,
+    /// Sampling steps used for validation.
+    #[arg(long, default_value_t = 2)]
+    pub val_sampling_steps: usize,
+    /// Validation mixtures per SNR (0/5/10/15 dB).
+    #[arg(long, default_value_t = 6)]
+    pub val_per_snr: usize,
+    /// η: weight of the latent regulariser.
+    #[arg(long)]
+    pub eta: Option<f64>,
+    /// λ: weight of prior matching.
+    #[arg(long)]
+    pub lambda: Option<f64>,
+    /// γ: weight of the auxiliary clean-estimate loss (0 = the paper's loss exactly).
+    #[arg(long)]
+    pub gamma: Option<f64>,
+    /// GRU hidden size of the denoiser.
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Compute device: cpu, cuda[:N] or vulkan (GPU backends need their cargo feature).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
 
 /// Runs `restoregrad train`.
-pub fn run(_args: TrainArgs, _g: Globals) -> anyhow::Result<()> {
-    anyhow::bail!("`train` is not built yet")
+pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
+    let device = parse_device(&a.device).map_err(anyhow::Error::msg)?;
+    let mut cfg = ModelConfig::new().with_prior(a.prior);
+    if let Some(v) = a.eta {
+        cfg.eta = v;
+    }
+    if let Some(v) = a.lambda {
+        cfg.lambda = v;
+    }
+    if let Some(v) = a.gamma {
+        cfg.gamma = v;
+    }
+    if let Some(v) = a.hidden {
+        cfg.hidden = v;
+    }
+    let opts = TrainOptions {
+        data: a.data,
+        steps: a.steps,
+        seed: a.seed,
+        batch: a.batch,
+        segment_secs: a.segment_secs,
+        lr: a.lr,
+        warmup: 200,
+        clip: 3.0,
+        ema_decay: 0.999,
+        val_every: a.val_every.max(1),
+        ckpt_every: a.ckpt_every.max(1),
+        val_sampling_steps: a.val_sampling_steps,
+        val_per_snr: a.val_per_snr,
+    };
+    train(&a.out, cfg, opts, a.resume, device, g.quiet)
 }

@@ -1,1 +1,10 @@
-//! train (being built).
+//! Training: on-the-fly mixtures, the RestoreGrad loss, Adam with warm-up and cosine decay,
+//! gradient clipping, an EMA of the weights, validation to CSV, checkpoints and exact resume.
+
+pub mod batch;
+pub mod data;
+pub mod ema;
+pub mod trainer;
+pub mod validate;
+
+pub use trainer::{export_checkpoint, train, TrainOptions};

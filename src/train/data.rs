@@ -1,0 +1,328 @@
+//! Training and validation data from the shared corpus: on-the-fly noisy mixtures.
+//!
+//! Training mixes speech/train with noise/train (random crops, SNR uniform in -5..20 dB, random
+//! level, babble from other train speakers, random EQ, band-limiting and speed perturbation) and
+//! sometimes uses the real VoiceBank-DEMAND p287 train pairs. Test speech, test noise and the
+//! p232 test pairs are never trained on: they form the validation sets.
+//!
+//! Every batch is a pure function of (seed, step), so a resumed run sees exactly the data
+//! order of an uninterrupted one.
+
+use std::f32::consts::PI;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::audio::read_audio;
+use crate::MODEL_RATE;
+
+/// One speech utterance with its speaker.
+pub struct Utterance {
+    /// Speaker folder name.
+    pub speaker: String,
+    /// 16 kHz mono samples.
+    pub samples: Vec<f32>,
+}
+
+/// The training corpus held in memory (about 500 MB of f32 for the shared data).
+pub struct Corpus {
+    /// speech/train utterances.
+    pub speech: Vec<Utterance>,
+    /// noise/train recordings.
+    pub noise: Vec<Vec<f32>>,
+    /// VoiceBank-DEMAND train pairs (clean, noisy).
+    pub pairs: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
+/// A manifest row: path, kind, split.
+struct Entry {
+    path: PathBuf,
+    kind: String,
+    split: String,
+}
+
+fn manifest(data: &Path) -> Result<Vec<Entry>> {
+    let path = data.join("manifest.csv");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("{}: cannot read the data manifest", path.display()))?;
+    let mut out = Vec::new();
+    for line in text.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        if cols.len() < 3 {
+            bail!("{}: malformed line {line:?}", path.display());
+        }
+        out.push(Entry { path: data.join(cols[0]), kind: cols[1].into(), split: cols[2].into() });
+    }
+    Ok(out)
+}
+
+fn load_mono_16k(path: &Path) -> Result<Vec<f32>> {
+    let audio = read_audio(path)?;
+    let mono = audio.to_mono();
+    Ok(crate::dsp::resample::resample(&mono, audio.sample_rate, MODEL_RATE))
+}
+
+fn speaker_of(path: &Path) -> String {
+    path.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Loads every file of `kind` in `split`, sorted by path.
+fn load_kind(entries: &[Entry], kind: &str, split: &str) -> Result<Vec<(PathBuf, Vec<f32>)>> {
+    let mut paths: Vec<&PathBuf> = entries.iter().filter(|e| e.kind == kind && e.split == split).map(|e| &e.path).collect();
+    paths.sort();
+    paths.into_iter().map(|p| Ok((p.clone(), load_mono_16k(p)?))).collect()
+}
+
+impl Corpus {
+    /// Loads the train split of `data` (the shared data folder with its manifest.csv).
+    pub fn load_train(data: &Path) -> Result<Self> {
+        let entries = manifest(data)?;
+        let speech = load_kind(&entries, "speech", "train")?
+            .into_iter()
+            .map(|(p, samples)| Utterance { speaker: speaker_of(&p), samples })
+            .collect::<Vec<_>>();
+        let noise = load_kind(&entries, "noise", "train")?.into_iter().map(|(_, s)| s).collect::<Vec<_>>();
+        let clean = load_kind(&entries, "clean", "train")?;
+        let noisy = load_kind(&entries, "noisy", "train")?;
+        let pairs = clean.into_iter().zip(noisy).map(|((_, c), (_, n))| (c, n)).collect();
+        if speech.is_empty() || noise.is_empty() {
+            bail!("{}: no train speech or noise listed in manifest.csv", data.display());
+        }
+        Ok(Self { speech, noise, pairs })
+    }
+}
+
+/// A clean/noisy pair of equal length.
+pub struct Example {
+    /// Clean target.
+    pub clean: Vec<f32>,
+    /// Noisy input.
+    pub noisy: Vec<f32>,
+}
+
+fn rms(x: &[f32]) -> f32 {
+    (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt()
+}
+
+/// A random crop of `len` samples (zero-padded at a random offset if `x` is shorter).
+fn crop(x: &[f32], len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    if x.len() >= len {
+        let start = rng.random_range(0..=x.len() - len);
+        x[start..start + len].to_vec()
+    } else {
+        let mut out = vec![0.0; len];
+        let off = rng.random_range(0..=len - x.len());
+        out[off..off + x.len()].copy_from_slice(x);
+        out
+    }
+}
+
+/// A random crop of `len` samples, looping `x` if it is shorter.
+fn crop_loop(x: &[f32], len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let start = rng.random_range(0..x.len());
+    (0..len).map(|i| x[(start + i) % x.len()]).collect()
+}
+
+/// Speed perturbation by linear interpolation (changes pitch and tempo together).
+fn change_speed(x: &[f32], factor: f32) -> Vec<f32> {
+    let n = ((x.len() as f32) / factor) as usize;
+    (0..n)
+        .map(|i| {
+            let p = i as f32 * factor;
+            let j = p as usize;
+            let w = p - j as f32;
+            let a = x[j.min(x.len() - 1)];
+            let b = x[(j + 1).min(x.len() - 1)];
+            a + w * (b - a)
+        })
+        .collect()
+}
+
+/// A direct-form biquad (RBJ cookbook) applied in place.
+fn biquad(x: &mut [f32], b: [f32; 3], a: [f32; 3]) {
+    let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
+    for v in x.iter_mut() {
+        let y = (b[0] * *v + b[1] * x1 + b[2] * x2 - a[1] * y1 - a[2] * y2) / a[0];
+        x2 = x1;
+        x1 = *v;
+        y2 = y1;
+        y1 = y;
+        *v = y;
+    }
+}
+
+/// A random peaking EQ (±9 dB at 200 Hz..5 kHz).
+fn random_eq(x: &mut [f32], rng: &mut ChaCha8Rng) {
+    let f0 = 200.0 * 25f32.powf(rng.random::<f32>());
+    let gain_db = rng.random_range(-9.0..9.0f32);
+    let q = rng.random_range(0.5..2.0f32);
+    let a = 10f32.powf(gain_db / 40.0);
+    let w = 2.0 * PI * f0 / MODEL_RATE as f32;
+    let alpha = w.sin() / (2.0 * q);
+    biquad(x, [1.0 + alpha * a, -2.0 * w.cos(), 1.0 - alpha * a], [1.0 + alpha / a, -2.0 * w.cos(), 1.0 - alpha / a]);
+}
+
+/// A random 2nd-order low-pass, twice (band-limiting to 3.5..7 kHz, as a phone or codec would).
+fn random_lowpass(x: &mut [f32], rng: &mut ChaCha8Rng) {
+    let f0 = rng.random_range(3500.0..7000.0f32);
+    let w = 2.0 * PI * f0 / MODEL_RATE as f32;
+    let alpha = w.sin() / (2.0 * 0.707);
+    let c = w.cos();
+    for _ in 0..2 {
+        biquad(x, [(1.0 - c) / 2.0, 1.0 - c, (1.0 - c) / 2.0], [1.0 + alpha, -2.0 * c, 1.0 - alpha]);
+    }
+}
+
+/// Scales `noise` so that speech-to-noise ratio is `snr_db`, adds it, and sets a random level.
+fn mix(clean: Vec<f32>, noise: &[f32], snr_db: f32, level_db: f32) -> Example {
+    let (ps, pn) = (rms(&clean).max(1e-5), rms(noise).max(1e-5));
+    let k = ps / pn / 10f32.powf(snr_db / 20.0);
+    let mut noisy: Vec<f32> = clean.iter().zip(noise).map(|(s, n)| s + k * n).collect();
+    let mut g = 10f32.powf(level_db / 20.0) / ps;
+    let peak = noisy.iter().fold(0.0f32, |m, v| m.max(v.abs())) * g;
+    if peak > 0.99 {
+        g *= 0.99 / peak;
+    }
+    noisy.iter_mut().for_each(|v| *v *= g);
+    Example { clean: clean.into_iter().map(|v| v * g).collect(), noisy }
+}
+
+/// Draws one training example of `len` samples.
+pub fn train_example(corpus: &Corpus, len: usize, rng: &mut ChaCha8Rng) -> Example {
+    if !corpus.pairs.is_empty() && rng.random::<f32>() < 0.05 {
+        let (c, n) = &corpus.pairs[rng.random_range(0..corpus.pairs.len())];
+        let start = if c.len() > len { rng.random_range(0..=c.len() - len) } else { 0 };
+        let take = |x: &[f32]| {
+            let mut v = x[start..(start + len).min(x.len())].to_vec();
+            v.resize(len, 0.0);
+            v
+        };
+        return Example { clean: take(c), noisy: take(n) };
+    }
+    let utt = &corpus.speech[rng.random_range(0..corpus.speech.len())];
+    let mut speech = if rng.random::<f32>() < 0.3 {
+        change_speed(&utt.samples, rng.random_range(0.9..1.1))
+    } else {
+        utt.samples.clone()
+    };
+    if rng.random::<f32>() < 0.3 {
+        random_eq(&mut speech, rng);
+    }
+    if rng.random::<f32>() < 0.1 {
+        random_lowpass(&mut speech, rng);
+    }
+    // Prefer a crop with speech in it.
+    let mut clean = crop(&speech, len, rng);
+    for _ in 0..3 {
+        if rms(&clean) > 0.3 * rms(&speech) {
+            break;
+        }
+        clean = crop(&speech, len, rng);
+    }
+    let mut noise = if rng.random::<f32>() < 0.15 {
+        // Babble: 3..6 other speakers.
+        let mut b = vec![0.0; len];
+        for _ in 0..rng.random_range(3..=6) {
+            let other = &corpus.speech[rng.random_range(0..corpus.speech.len())];
+            if other.speaker == utt.speaker {
+                continue;
+            }
+            let c = crop_loop(&other.samples, len, rng);
+            let g = 1.0 / rms(&c).max(1e-4);
+            b.iter_mut().zip(&c).for_each(|(x, y)| *x += g * y);
+        }
+        b
+    } else {
+        crop_loop(&corpus.noise[rng.random_range(0..corpus.noise.len())], len, rng)
+    };
+    if rng.random::<f32>() < 0.25 {
+        let second = crop_loop(&corpus.noise[rng.random_range(0..corpus.noise.len())], len, rng);
+        let g = rng.random_range(0.2..1.0f32) * rms(&noise).max(1e-4) / rms(&second).max(1e-4);
+        noise.iter_mut().zip(&second).for_each(|(x, y)| *x += g * y);
+    }
+    if rng.random::<f32>() < 0.2 {
+        random_eq(&mut noise, rng);
+    }
+    mix(clean, &noise, rng.random_range(-5.0..20.0), rng.random_range(-35.0..-15.0))
+}
+
+/// A named validation utterance.
+pub struct ValItem {
+    /// Short name (for logs).
+    pub name: String,
+    /// Clean reference.
+    pub clean: Vec<f32>,
+    /// Noisy input.
+    pub noisy: Vec<f32>,
+}
+
+/// The fixed validation sets: seeded mixtures of speech/test and noise/test at 0/5/10/15 dB
+/// (`per_snr` each), and the real VoiceBank-DEMAND p232 test pairs.
+pub struct ValidationSets {
+    /// Synthetic mixtures of held-out speakers and held-out noise categories.
+    pub mixtures: Vec<ValItem>,
+    /// Real recordings.
+    pub vbdemand: Vec<ValItem>,
+}
+
+impl ValidationSets {
+    /// Builds the sets from `data` with a fixed seed.
+    pub fn load(data: &Path, per_snr: usize, max_secs: f32) -> Result<Self> {
+        let entries = manifest(data)?;
+        let speech = load_kind(&entries, "speech", "test")?;
+        let noise = load_kind(&entries, "noise", "test")?;
+        if speech.is_empty() || noise.is_empty() {
+            bail!("{}: no test speech or noise listed in manifest.csv", data.display());
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(0x7e57);
+        let mut mixtures = Vec::new();
+        let max_len = (max_secs * MODEL_RATE as f32) as usize;
+        for snr in [0.0f32, 5.0, 10.0, 15.0] {
+            for _ in 0..per_snr {
+                let (sp, s) = &speech[rng.random_range(0..speech.len())];
+                let (np, n) = &noise[rng.random_range(0..noise.len())];
+                let clean: Vec<f32> = s[..s.len().min(max_len)].to_vec();
+                let noise = crop_loop(n, clean.len(), &mut rng);
+                let ex = mix(clean, &noise, snr, rng.random_range(-30.0..-20.0));
+                let stem = |p: &PathBuf| p.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+                mixtures.push(ValItem { name: format!("{}+{}@{snr}dB", stem(sp), stem(np)), clean: ex.clean, noisy: ex.noisy });
+            }
+        }
+        let clean = load_kind(&entries, "clean", "test")?;
+        let noisy = load_kind(&entries, "noisy", "test")?;
+        let vbdemand = clean
+            .into_iter()
+            .zip(noisy)
+            .map(|((p, c), (_, n))| ValItem { name: p.file_stem().unwrap_or_default().to_string_lossy().into_owned(), clean: c, noisy: n })
+            .collect();
+        Ok(Self { mixtures, vbdemand })
+    }
+}
+
+/// The RNG of batch `step` of a run seeded `seed`: batches depend only on (seed, step).
+pub fn batch_rng(seed: u64, step: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step.wrapping_mul(0xD1B5_4A32_D192_ED03))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mix_hits_the_requested_snr() {
+        let clean: Vec<f32> = (0..8000).map(|i| (i as f32 * 0.05).sin()).collect();
+        let noise: Vec<f32> = (0..8000).map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0).collect();
+        let ex = mix(clean, &noise, 7.0, -20.0);
+        let resid: Vec<f32> = ex.noisy.iter().zip(&ex.clean).map(|(a, b)| a - b).collect();
+        let snr = 20.0 * (rms(&ex.clean) / rms(&resid)).log10();
+        assert!((snr - 7.0).abs() < 0.01, "{snr}");
+        assert!((20.0 * rms(&ex.clean).log10() + 20.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn speed_change_scales_length() {
+        let x = vec![0.5; 1000];
+        assert_eq!(change_speed(&x, 1.25).len(), 800);
+    }
+}

@@ -1,0 +1,274 @@
+//! The training loop with checkpoints, CSV logs and exact resume.
+//!
+//! A run folder holds `config.json` (the model), `train.json` (these options), `log.csv`,
+//! `checkpoint/` (training weights, EMA weights, optimiser state, step) and `best/` (the EMA
+//! model folder with the best validation score so far).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use burn::grad_clipping::GradientClippingConfig;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use super::batch::{spawn_loader, HostBatch};
+use super::data::{Corpus, ValidationSets};
+use super::ema;
+use super::validate::{score_noisy, score_set, ValScores};
+use crate::model::diffusion::Schedule;
+use crate::model::io::{load_config, save_model};
+use crate::model::restoregrad::{TrainBatch, TrainModel};
+use crate::model::{ModelConfig, RestoreGrad};
+
+/// Training options (saved as `train.json` in the run folder).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// The shared data folder.
+    pub data: PathBuf,
+    /// Total optimiser steps of the run (the learning-rate schedule spans these).
+    pub steps: u64,
+    /// Seed of data order, diffusion draws and initialisation.
+    pub seed: u64,
+    /// Items per batch.
+    pub batch: usize,
+    /// Seconds per training segment.
+    pub segment_secs: f32,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Warm-up steps.
+    pub warmup: u64,
+    /// Gradient-norm clip.
+    pub clip: f32,
+    /// EMA decay per step.
+    pub ema_decay: f64,
+    /// Validate every this many steps.
+    pub val_every: u64,
+    /// Checkpoint every this many steps.
+    pub ckpt_every: u64,
+    /// Sampling steps used for validation.
+    pub val_sampling_steps: usize,
+    /// Mixtures per SNR in the validation set.
+    pub val_per_snr: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+struct RunState {
+    step: u64,
+    elapsed_s: f64,
+    best_score: Option<f64>,
+    best_step: Option<u64>,
+}
+
+fn lr_at(opts: &TrainOptions, step: u64) -> f64 {
+    if step < opts.warmup {
+        return opts.lr * (step + 1) as f64 / opts.warmup as f64;
+    }
+    let p = (step - opts.warmup) as f64 / (opts.steps.saturating_sub(opts.warmup).max(1)) as f64;
+    let cos = 0.5 * (1.0 + (std::f64::consts::PI * p.min(1.0)).cos());
+    opts.lr * (0.1 + 0.9 * cos)
+}
+
+/// The selection score: validation SI-SDR (dB) plus 20 × ESTOI, on the synthetic mixtures.
+fn selection_score(v: &ValScores) -> f64 {
+    v.si_sdr + 20.0 * v.estoi
+}
+
+const CSV_HEADER: &str = "step,elapsed_s,steps_per_s,lr,loss,l_dm,l_lr,l_pm,l_clean,val_sisdr_mix,val_estoi_mix,val_sisdr_vb,val_estoi_vb";
+
+fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(v)?).with_context(|| format!("{}: cannot write", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))
+}
+
+fn to_batch(h: HostBatch, cfg: &ModelConfig, device: &Device) -> TrainBatch {
+    let shape = [h.batch, 2, h.frames, cfg.n_freq];
+    let t = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, shape), device);
+    TrainBatch { clean: t(h.clean), noisy: t(h.noisy), z: t(h.z), times: h.times, start_form: h.start_form }
+}
+
+/// Saves the checkpoint atomically: written to `checkpoint.tmp`, then swapped in.
+fn save_checkpoint(run: &Path, model: &TrainModel, ema: &RestoreGrad, optim: &burn::optim::ModuleOptimizer, state: &RunState) -> Result<()> {
+    let tmp = run.join("checkpoint.tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp)?;
+    model.clone().save_file(tmp.join("train.bpk")).map_err(|e| anyhow::anyhow!("saving checkpoint: {e}"))?;
+    ema.clone().save_file(tmp.join("ema.bpk")).map_err(|e| anyhow::anyhow!("saving checkpoint: {e}"))?;
+    optim.save(tmp.join("optim.bpk")).map_err(|e| anyhow::anyhow!("saving optimiser: {e}"))?;
+    write_json(&tmp.join("state.json"), state)?;
+    let dst = run.join("checkpoint");
+    let old = run.join("checkpoint.old");
+    let _ = std::fs::remove_dir_all(&old);
+    if dst.exists() {
+        std::fs::rename(&dst, &old)?;
+    }
+    std::fs::rename(&tmp, &dst)?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
+/// Trains (or with `resume`, continues) the run in `run`. `cfg` and `opts` are used for a new
+/// run; a resumed run reads its own, and only `opts.steps` may extend it.
+pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, device: Device, quiet: bool) -> Result<()> {
+    let (cfg, opts) = if resume {
+        let cfg = load_config(&run.join("config.json"))?;
+        let mut saved: TrainOptions = read_json(&run.join("train.json"))?;
+        saved.steps = saved.steps.max(opts.steps);
+        saved.data = opts.data.clone();
+        (cfg, saved)
+    } else {
+        if run.join("checkpoint").exists() {
+            bail!("{}: a run already exists here; pass --resume to continue it or choose another --out", run.display());
+        }
+        std::fs::create_dir_all(run).with_context(|| format!("{}: cannot create run folder", run.display()))?;
+        (cfg, opts)
+    };
+    cfg.validate().map_err(|e| anyhow::anyhow!(e))?;
+    write_json(&run.join("config.json"), &cfg)?;
+    write_json(&run.join("train.json"), &opts)?;
+
+    let ad = device.clone().autodiff();
+    ad.seed(opts.seed);
+    let schedule = Schedule::new(cfg.train_steps, cfg.beta_start, cfg.beta_end);
+    let mut optim = AdamConfig::new()
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(opts.clip)))
+        .init();
+    let mut model = TrainModel::new(&cfg, &ad);
+    let mut ema_model = model.model.valid();
+    let mut state = RunState::default();
+    let ckpt = run.join("checkpoint");
+    if resume {
+        state = read_json(&ckpt.join("state.json"))?;
+        model = model.try_load_file(ckpt.join("train.bpk")).map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.display()))?;
+        ema_model = ema_model.try_load_file(ckpt.join("ema.bpk")).map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.display()))?;
+        optim = optim.load(ckpt.join("optim.bpk")).map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.display()))?;
+        tracing::info!("resuming {} at step {}", run.display(), state.step);
+    }
+    if state.step >= opts.steps {
+        println!("{}: already at step {} of {}", run.display(), state.step, opts.steps);
+        return Ok(());
+    }
+
+    eprintln!("loading training data from {} ...", opts.data.display());
+    let corpus = Arc::new(Corpus::load_train(&opts.data)?);
+    let val = ValidationSets::load(&opts.data, opts.val_per_snr, 4.0)?;
+    eprintln!(
+        "{} utterances, {} noises, {} pairs; validation {} mixtures + {} VoiceBank-DEMAND pairs",
+        corpus.speech.len(), corpus.noise.len(), corpus.pairs.len(), val.mixtures.len(), val.vbdemand.len()
+    );
+    let csv_path = run.join("log.csv");
+    let new_csv = !csv_path.exists();
+    let mut csv = std::fs::OpenOptions::new().create(true).append(true).open(&csv_path)?;
+    if new_csv {
+        writeln!(csv, "{CSV_HEADER}")?;
+        let (m, v) = (score_noisy(&val.mixtures), score_noisy(&val.vbdemand));
+        writeln!(csv, "noisy,0,,,,,,,,{:.3},{:.4},{:.3},{:.4}", m.si_sdr, m.estoi, v.si_sdr, v.estoi)?;
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let seg_len = (opts.segment_secs * crate::MODEL_RATE as f32) as usize / cfg.hop * cfg.hop;
+    let (rx, _loader) = spawn_loader(corpus, cfg.clone(), opts.seed, state.step, opts.steps, opts.batch, seg_len);
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(opts.steps) };
+    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}").expect("template"));
+    bar.set_position(state.step);
+
+    let started = Instant::now();
+    let base_elapsed = state.elapsed_s;
+    let mut sums = [0.0f64; 5];
+    let mut count = 0usize;
+    let mut window_start = (Instant::now(), state.step);
+    let valid_device = device.clone();
+    while state.step < opts.steps {
+        let host = rx.recv().context("the data loader stopped")?;
+        debug_assert_eq!(host.step, state.step);
+        let lr = lr_at(&opts, state.step);
+        let terms = model.losses(&cfg, &schedule, to_batch(host, &cfg, &ad));
+        let vals = [&terms.total, &terms.dm, &terms.lr, &terms.pm, &terms.clean].map(|t| t.clone().into_scalar::<f32>() as f64);
+        if !vals[0].is_finite() {
+            bail!("loss became {} at step {}: lower --lr or check the data", vals[0], state.step);
+        }
+        let grads = GradientsParams::from_grads(terms.total.backward(), &model);
+        model = optim.step(lr, model, grads);
+        ema_model = ema::update(ema_model, &model.model.valid(), opts.ema_decay.min(1.0 - 1.0 / (state.step as f64 + 2.0)));
+        state.step += 1;
+        state.elapsed_s = base_elapsed + started.elapsed().as_secs_f64();
+        for (s, v) in sums.iter_mut().zip(vals) {
+            *s += v;
+        }
+        count += 1;
+        bar.set_position(state.step);
+        if state.step % 25 == 0 || state.step == opts.steps {
+            let sps = (state.step - window_start.1) as f64 / window_start.0.elapsed().as_secs_f64();
+            window_start = (Instant::now(), state.step);
+            let m: Vec<f64> = sums.iter().map(|s| s / count as f64).collect();
+            bar.set_message(format!("loss {:.4} (dm {:.4} clean {:.4}) {sps:.2} steps/s", m[0], m[1], m[4]));
+            writeln!(csv, "{},{:.1},{sps:.3},{lr:.6},{:.5},{:.5},{:.5},{:.5},{:.5},,,,", state.step, state.elapsed_s, m[0], m[1], m[2], m[3], m[4])?;
+            sums = [0.0; 5];
+            count = 0;
+        }
+        let interrupted = stop.load(Ordering::SeqCst);
+        if state.step % opts.val_every == 0 || state.step == opts.steps {
+            let mix = score_set(&cfg, &ema_model, &valid_device, &val.mixtures, opts.val_sampling_steps);
+            let vb = score_set(&cfg, &ema_model, &valid_device, &val.vbdemand, opts.val_sampling_steps);
+            writeln!(csv, "{},{:.1},,,,,,,,{:.3},{:.4},{:.3},{:.4}", state.step, state.elapsed_s, mix.si_sdr, mix.estoi, vb.si_sdr, vb.estoi)?;
+            bar.println(format!(
+                "step {}: validation SI-SDR {:.2} dB ESTOI {:.3} (mixtures), SI-SDR {:.2} dB ESTOI {:.3} (VoiceBank-DEMAND)",
+                state.step, mix.si_sdr, mix.estoi, vb.si_sdr, vb.estoi
+            ));
+            let score = selection_score(&mix);
+            if state.best_score.is_none_or(|b| score > b) {
+                state.best_score = Some(score);
+                state.best_step = Some(state.step);
+                save_model(&run.join("best"), &cfg, &ema_model, None)?;
+            }
+        }
+        if state.step % opts.ckpt_every == 0 || state.step == opts.steps || interrupted {
+            save_checkpoint(run, &model, &ema_model, &optim, &state)?;
+        }
+        csv.flush()?;
+        if interrupted {
+            bar.abandon_with_message(format!("interrupted: checkpoint saved at step {}", state.step));
+            return Ok(());
+        }
+    }
+    bar.finish_with_message(format!("done: {} steps in {:.0} s", state.step, state.elapsed_s));
+    Ok(())
+}
+
+/// Writes the EMA weights of a run's checkpoint (`which` = "last") or its best validation
+/// model (`which` = "best") as a model folder.
+pub fn export_checkpoint(run: &Path, which: &str, out: &Path, device: &Device) -> Result<()> {
+    let cfg = load_config(&run.join("config.json"))?;
+    let weights = match which {
+        "best" => run.join("best").join(crate::model::io::WEIGHTS_FILE),
+        "last" => run.join("checkpoint").join("ema.bpk"),
+        other => bail!("unknown checkpoint {other:?}: use best or last"),
+    };
+    let model = RestoreGrad::new(&cfg, device)
+        .try_load_file(&weights)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", weights.display()))?;
+    let card = out.join("MODEL_CARD.md");
+    let keep_card = card.is_file();
+    save_model(out, &cfg, &model, None)?;
+    if !keep_card {
+        std::fs::write(&card, format!("# restoregrad model\n\nExported from `{}` ({which}).\n", run.display()))?;
+    }
+    Ok(())
+}
