@@ -7,8 +7,11 @@
 //!
 //! On an output underrun the callback plays the dry input in its place (silence before the first
 //! output, or when the two devices run at different rates) and counts it; the dry signal runs
-//! through its own ring, pre-filled with the engine's delay so it lines up with the wet signal,
-//! and after an underrun as many late wet samples are skipped, so the latency stays constant.
+//! through its own ring, pre-filled with the engine's delay so it lines up with the wet signal.
+//! The late wet samples are then kept, so the output latency grows by the underrun (an adaptive
+//! jitter buffer, as DeepFilterNet's LADSPA plugin does), up to
+//! [`LiveOptions::max_extra_latency_ms`]; past that, late wet samples are skipped instead so the
+//! latency stays bounded.
 //! Stream errors (device unplugged, invalidated stream) stop the session with the reason; xruns
 //! reported by the host are counted.
 
@@ -127,6 +130,9 @@ pub struct LiveOptions {
     pub output: Option<String>,
     /// Engine settings.
     pub engine: EngineConfig,
+    /// Most the output latency may grow through underruns before late samples are skipped
+    /// instead (milliseconds; `None`: 100).
+    pub max_extra_latency_ms: Option<f32>,
 }
 
 /// A running live session: two cpal streams around an [`Engine`].
@@ -205,7 +211,8 @@ impl LiveSession {
 
         let in_stream = build_input(&in_dev, &in_sup, input, dry_p, counters.clone(), err_tx.clone(), xruns.clone())
             .with_context(|| format!("cannot open input stream on {in_name:?}"))?;
-        let out_stream = build_output(&out_dev, &out_sup, output, dry_c, prefill, counters, err_tx, xruns.clone())
+        let max_grow = (opts.max_extra_latency_ms.unwrap_or(100.0).max(0.0) / 1000.0 * out_rate as f32) as usize;
+        let out_stream = build_output(&out_dev, &out_sup, output, dry_c, (prefill, max_grow), counters, err_tx, xruns.clone())
             .with_context(|| format!("cannot open output stream on {out_name:?}"))?;
         out_stream.play().with_context(|| format!("cannot start output stream on {out_name:?}"))?;
         in_stream.play().with_context(|| format!("cannot start input stream on {in_name:?}"))?;
@@ -339,14 +346,14 @@ fn build_output(
     sup: &cpal::SupportedStreamConfig,
     ring: HeapCons<f32>,
     dry: Option<HeapCons<f32>>,
-    prefill: usize,
+    prefill_grow: (usize, usize),
     counters: Arc<SharedCounters>,
     err_tx: Sender<String>,
     xruns: Arc<AtomicU64>,
 ) -> anyhow::Result<cpal::Stream> {
     macro_rules! go {
         ($t:ty) => {
-            build_output_typed::<$t>(dev, sup.config(), ring, dry, prefill, counters, err_tx, xruns)
+            build_output_typed::<$t>(dev, sup.config(), ring, dry, prefill_grow, counters, err_tx, xruns)
         };
     }
     match sup.sample_format() {
@@ -368,7 +375,7 @@ fn build_output_typed<T>(
     config: cpal::StreamConfig,
     mut ring: HeapCons<f32>,
     mut dry: Option<HeapCons<f32>>,
-    prefill: usize,
+    (prefill, max_grow): (usize, usize),
     counters: Arc<SharedCounters>,
     err_tx: Sender<String>,
     xruns: Arc<AtomicU64>,
@@ -380,7 +387,9 @@ where
     let mut wet = vec![0.0f32; SCRATCH];
     let mut dry_buf = vec![0.0f32; SCRATCH];
     let mut started = false;
-    // Wet samples owed after an underrun (skipped when they arrive, to keep the delay constant).
+    // Latency added by underruns so far, and wet samples owed once that budget is spent (skipped
+    // when they arrive, so the delay stops growing).
+    let mut grown = 0usize;
     let mut debt = 0usize;
     let cb_counters = counters.clone();
     let data = move |data: &mut [T], _: &cpal::OutputCallbackInfo| {
@@ -397,16 +406,24 @@ where
                 debt -= ring.skip(debt);
             }
             let n = if debt == 0 { ring.pop_slice(&mut wet[..frames]) } else { 0 };
-            let d = match dry.as_mut() {
-                Some(c) => c.pop_slice(&mut dry_buf[..frames]),
-                None => 0,
-            };
-            dry_buf[d..frames].iter_mut().for_each(|x| *x = 0.0);
-            if n < frames {
+            let gap = frames - n;
+            // The dry samples that line up with the wet ones just played are consumed.
+            let d = dry.as_mut().map_or(0, |c| c.pop_slice(&mut dry_buf[..n]));
+            dry_buf[d..n].iter_mut().for_each(|x| *x = 0.0);
+            if gap > 0 {
                 cb_counters.output_underruns.fetch_add(1, Ordering::Relaxed);
-                cb_counters.output_underrun_samples.fetch_add((frames - n) as u64, Ordering::Relaxed);
+                cb_counters.output_underrun_samples.fetch_add(gap as u64, Ordering::Relaxed);
+                let g = if grown + gap <= max_grow {
+                    // Grow the latency: play the dry samples without consuming them, so the dry
+                    // ring stays aligned with the wet samples that will now come later.
+                    grown += gap;
+                    dry.as_ref().map_or(0, |c| c.peek_slice(&mut dry_buf[n..frames]))
+                } else {
+                    debt += gap;
+                    dry.as_mut().map_or(0, |c| c.pop_slice(&mut dry_buf[n..frames]))
+                };
+                dry_buf[n + g..frames].iter_mut().for_each(|x| *x = 0.0);
                 wet[n..frames].copy_from_slice(&dry_buf[n..frames]);
-                debt += frames - n;
             }
             for (f, &v) in block.chunks_exact_mut(ch).zip(&wet[..frames]) {
                 let s = T::from_sample(v.clamp(-1.0, 1.0));

@@ -74,8 +74,10 @@ pub struct EngineConfig {
     pub ring_ms: u32,
     /// How often the worker sends an [`EngineStats`] snapshot (default 500 ms).
     pub stats_interval: Duration,
-    /// Output samples the output callback waits for before it starts playing (a jitter buffer),
-    /// in milliseconds on top of the worker's natural burst size (default 10).
+    /// Output the output callback waits for before it starts playing, in milliseconds (default
+    /// 10). The worker's first output arrives only after every block and chunk has filled once,
+    /// so playback starts at the worst-case lag; this margin covers compute time and callback
+    /// jitter on top. The live output grows it adaptively on underruns (see `device`).
     pub safety_ms: f32,
 }
 
@@ -243,7 +245,8 @@ pub struct RingEnds {
     pub input: HeapProd<f32>,
     /// Pull mono device-rate output from here.
     pub output: HeapCons<f32>,
-    /// Output samples to accumulate before playback starts (see [`EngineConfig::safety_ms`]).
+    /// Output samples to accumulate before playback starts (see [`EngineConfig::safety_ms`]);
+    /// the first output burst already comes at the pipeline's worst-case lag.
     pub prefill: usize,
 }
 
@@ -304,7 +307,6 @@ impl Engine {
         anyhow::ensure!(in_rate > 0 && out_rate > 0, "device sample rates must be positive");
         let mut streamer = Streamer::new(denoiser, cfg.streamer)?;
         let r_in = in_rate as f64 / MODEL_RATE as f64;
-        let r_out = out_rate as f64 / MODEL_RATE as f64;
         let chunk16 = streamer.chunk_samples();
         let step_in = ((chunk16 as f64 * r_in).ceil() as usize).max(1);
         let rs_in = StreamResampler::new(in_rate, MODEL_RATE, step_in).context("input resampler")?;
@@ -326,8 +328,7 @@ impl Engine {
         let (ctl_tx, ctl_rx) = crossbeam_channel::unbounded();
         let (st_tx, st_rx) = crossbeam_channel::bounded(64);
         let counters = Arc::new(SharedCounters::default());
-        let burst = rs_out.block_out().max(1) + (chunk16 as f64 * r_out).ceil() as usize;
-        let prefill = burst + (cfg.safety_ms as f64 / 1000.0 * out_rate as f64) as usize;
+        let prefill = ((cfg.safety_ms.max(0.0) as f64 / 1000.0 * out_rate as f64) as usize).max(1);
         let worker = Worker {
             input: in_cons,
             output: out_prod,
