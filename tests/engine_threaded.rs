@@ -29,10 +29,18 @@ fn run(
     opts: FileRunOptions,
 ) -> (Vec<f32>, restoregrad::engine::FileRunReport) {
     let mut out = Vec::new();
-    let rep = run_file(den, cfg, rate, Arc::new(x.to_vec()), opts, |b| {
-        out.extend_from_slice(b);
-        Ok(())
-    }, |_| {})
+    let rep = run_file(
+        den,
+        cfg,
+        rate,
+        Arc::new(x.to_vec()),
+        opts,
+        |b| {
+            out.extend_from_slice(b);
+            Ok(())
+        },
+        |_| {},
+    )
     .unwrap();
     (out, rep)
 }
@@ -54,7 +62,10 @@ fn file_mode_equals_streamer_at_16k() {
         assert_eq!(rep.stats.streamer.degraded_chunks + rep.stats.streamer.bypassed_chunks, 0);
         println!(
             "C={c}: file mode (fast) RTF {:.4} (worker busy {:.3} s for {:.2} s audio), wall {:.3} s",
-            rep.stats.rtf, rep.stats.busy_s, rep.stats.audio_s, rep.wall.as_secs_f64()
+            rep.stats.rtf,
+            rep.stats.busy_s,
+            rep.stats.audio_s,
+            rep.wall.as_secs_f64()
         );
     }
 }

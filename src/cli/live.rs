@@ -75,15 +75,18 @@ fn load_denoiser(args: &LiveArgs) -> anyhow::Result<(Box<dyn ChunkDenoiser>, cra
     let stft = crate::dsp::stft::StftConfig::default();
     match args.stand_in.as_deref() {
         Some("gain") => return Ok((Box::new(crate::engine::testing::GainDenoiser::new(stft.n_bins())), stft)),
-        Some("identity") => return Ok((Box::new(crate::engine::testing::IdentityDenoiser { n_bins: stft.n_bins() }), stft)),
+        Some("identity") => {
+            return Ok((Box::new(crate::engine::testing::IdentityDenoiser { n_bins: stft.n_bins() }), stft))
+        }
         Some(other) => bail!("unknown stand-in {other:?} (gain or identity)"),
         None => {}
     }
     let device = crate::model::parse_device(&args.device).map_err(anyhow::Error::msg)?;
-    let enh = crate::model::load_enhancer(args.model.as_deref(), &device, args.seed).with_context(|| match &args.model {
-        Some(p) => format!("cannot load the model from {}", p.display()),
-        None => "cannot load the default model (pass --model PATH or set RESTOREGRAD_MODEL)".to_string(),
-    })?;
+    let enh =
+        crate::model::load_enhancer(args.model.as_deref(), &device, args.seed).with_context(|| match &args.model {
+            Some(p) => format!("cannot load the model from {}", p.display()),
+            None => "cannot load the default model (pass --model PATH or set RESTOREGRAD_MODEL)".to_string(),
+        })?;
     let stft = enh.config().stft();
     Ok((Box::new(enh), stft))
 }
@@ -141,7 +144,8 @@ fn print_stats(s: &EngineStats, host_xruns: u64) {
         st.bypassed_chunks,
     );
     if st.clipped_samples > 0 {
-        line += &format!(" | WARNING: {} clipped samples (lower the input gain or use --atten-lim-db)", st.clipped_samples);
+        line +=
+            &format!(" | WARNING: {} clipped samples (lower the input gain or use --atten-lim-db)", st.clipped_samples);
     }
     eprintln!("{line}");
 }
@@ -235,7 +239,12 @@ fn run_file_mode(args: &LiveArgs, input: PathBuf, output: PathBuf, g: Globals) -
     let wr = writer.finish()?;
     if !g.quiet {
         print_totals(&rep.stats, 0, rep.wall);
-        eprintln!("wrote {} ({} samples, latency {} samples trimmed)", output.display(), rep.samples_out, rep.latency.total_out);
+        eprintln!(
+            "wrote {} ({} samples, latency {} samples trimmed)",
+            output.display(),
+            rep.samples_out,
+            rep.latency.total_out
+        );
         if wr.clipped > 0 {
             eprintln!("warning: {} samples clipped when writing 16-bit PCM", wr.clipped);
         }
@@ -258,14 +267,21 @@ fn run_live(args: &LiveArgs, g: Globals) -> anyhow::Result<()> {
     let (den, stft) = load_denoiser(args)?;
     let cfg = engine_config(args, stft)?;
     let stop = ctrlc_flag();
-    let opts = LiveOptions { input: args.input.clone(), output: args.output.clone(), engine: cfg, max_extra_latency_ms: None };
+    let opts =
+        LiveOptions { input: args.input.clone(), output: args.output.clone(), engine: cfg, max_extra_latency_ms: None };
     let session = LiveSession::start(den, &opts)?;
     let t0 = Instant::now();
     if !g.quiet {
         let (i, o) = (&session.input_config, &session.output_config);
         eprintln!(
             "input: {} ({} Hz, {} ch, {}) -> output: {} ({} Hz, {} ch, {})",
-            session.input_name, i.sample_rate, i.channels, i.sample_format, session.output_name, o.sample_rate, o.channels,
+            session.input_name,
+            i.sample_rate,
+            i.channels,
+            i.sample_format,
+            session.output_name,
+            o.sample_rate,
+            o.channels,
             o.sample_format
         );
         print_latency(&session.engine().latency(), &cfg.streamer);

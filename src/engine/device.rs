@@ -57,7 +57,11 @@ pub struct DeviceInfo {
 }
 
 fn stream_cfg(c: &cpal::SupportedStreamConfig) -> DefaultStreamConfig {
-    DefaultStreamConfig { sample_rate: c.sample_rate(), channels: c.channels(), sample_format: c.sample_format().to_string() }
+    DefaultStreamConfig {
+        sample_rate: c.sample_rate(),
+        channels: c.channels(),
+        sample_format: c.sample_format().to_string(),
+    }
 }
 
 fn same_device(a: &Option<cpal::Device>, b: &cpal::Device) -> bool {
@@ -100,7 +104,9 @@ fn select_device(host: &cpal::Host, sel: Option<&str>, input: bool) -> anyhow::R
     let pick = if let Ok(i) = sel.trim().parse::<usize>() {
         match devices.get(i) {
             Some(d) => d.clone(),
-            None => bail!("no {dir} device with index {i}: there are {} devices (see `restoregrad devices`)", devices.len()),
+            None => {
+                bail!("no {dir} device with index {i}: there are {} devices (see `restoregrad devices`)", devices.len())
+            }
         }
     } else if let Some(i) = names.iter().position(|n| n == sel) {
         devices[i].clone()
@@ -212,8 +218,9 @@ impl LiveSession {
         let in_stream = build_input(&in_dev, &in_sup, input, dry_p, counters.clone(), err_tx.clone(), xruns.clone())
             .with_context(|| format!("cannot open input stream on {in_name:?}"))?;
         let max_grow = (opts.max_extra_latency_ms.unwrap_or(100.0).max(0.0) / 1000.0 * out_rate as f32) as usize;
-        let out_stream = build_output(&out_dev, &out_sup, output, dry_c, (prefill, max_grow), counters, err_tx, xruns.clone())
-            .with_context(|| format!("cannot open output stream on {out_name:?}"))?;
+        let out_stream =
+            build_output(&out_dev, &out_sup, output, dry_c, (prefill, max_grow), counters, err_tx, xruns.clone())
+                .with_context(|| format!("cannot open output stream on {out_name:?}"))?;
         out_stream.play().with_context(|| format!("cannot start output stream on {out_name:?}"))?;
         in_stream.play().with_context(|| format!("cannot start input stream on {in_name:?}"))?;
         Ok(Self {

@@ -441,11 +441,7 @@ impl<'a> Streamer<'a> {
 /// result is aligned with `x` and has its length. The denoiser is reset before use.
 ///
 /// Fails only on an invalid config or a bin-count mismatch.
-pub fn enhance_mono_16k(
-    denoiser: &mut dyn ChunkDenoiser,
-    cfg: &StreamerConfig,
-    x: &[f32],
-) -> anyhow::Result<Vec<f32>> {
+pub fn enhance_mono_16k(denoiser: &mut dyn ChunkDenoiser, cfg: &StreamerConfig, x: &[f32]) -> anyhow::Result<Vec<f32>> {
     let mut s = Streamer::with_borrowed(denoiser, *cfg)?;
     let lat = s.latency_samples();
     let mut out = Vec::with_capacity(x.len() + lat + s.chunk_samples() * 2);

@@ -59,7 +59,13 @@ pub struct DegradePolicy {
 
 impl Default for DegradePolicy {
     fn default() -> Self {
-        Self { enabled: true, reduce_steps_above_ms: 80.0, bypass_above_ms: 200.0, recover_below_ms: 30.0, reduced_steps: 0 }
+        Self {
+            enabled: true,
+            reduce_steps_above_ms: 80.0,
+            bypass_above_ms: 200.0,
+            recover_below_ms: 30.0,
+            reduced_steps: 0,
+        }
     }
 }
 
@@ -160,8 +166,9 @@ impl EngineLatency {
         let d1 = rin.delay_out();
         let d2 = rout.delay_out();
         let total = d2 as f64 + (streamer_samples + d1) as f64 * r;
-        let buffering = if rin.is_identity() { 0.0 } else { (rin.block_in() - 1) as f64 * out_rate as f64 / in_rate as f64 }
-            + if rout.is_identity() { 0.0 } else { (rout.block_in() - 1) as f64 * r };
+        let buffering =
+            if rin.is_identity() { 0.0 } else { (rin.block_in() - 1) as f64 * out_rate as f64 / in_rate as f64 }
+                + if rout.is_identity() { 0.0 } else { (rout.block_in() - 1) as f64 * r };
         Self {
             in_rate,
             out_rate,
@@ -646,36 +653,36 @@ pub fn run_file(
         let drain = scope.spawn(move || -> anyhow::Result<usize> {
             let stop_on_error = drain_counters.clone();
             let r = (move || -> anyhow::Result<usize> {
-            let mut buf = vec![0.0f32; 4096];
-            let mut skipped = 0usize;
-            let mut written = 0usize;
-            loop {
-                let done = drain_counters.worker_done.load(Ordering::SeqCst);
-                let n = cons.pop_slice(&mut buf);
-                if n == 0 {
-                    if done || drain_counters.stop.load(Ordering::Relaxed) {
-                        break;
+                let mut buf = vec![0.0f32; 4096];
+                let mut skipped = 0usize;
+                let mut written = 0usize;
+                loop {
+                    let done = drain_counters.worker_done.load(Ordering::SeqCst);
+                    let n = cons.pop_slice(&mut buf);
+                    if n == 0 {
+                        if done || drain_counters.stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_micros(300));
+                        continue;
                     }
-                    std::thread::sleep(Duration::from_micros(300));
-                    continue;
+                    let mut s = &buf[..n];
+                    let k = (skip - skipped).min(s.len());
+                    skipped += k;
+                    s = &s[k..];
+                    let k = (total - written).min(s.len());
+                    if k > 0 {
+                        sink(&s[..k])?;
+                        written += k;
+                    }
                 }
-                let mut s = &buf[..n];
-                let k = (skip - skipped).min(s.len());
-                skipped += k;
-                s = &s[k..];
-                let k = (total - written).min(s.len());
-                if k > 0 {
-                    sink(&s[..k])?;
-                    written += k;
+                if written < total {
+                    // The flush covers every input sample; this only pads after a stop.
+                    let zeros = vec![0.0f32; total - written];
+                    sink(&zeros)?;
+                    written = total;
                 }
-            }
-            if written < total {
-                // The flush covers every input sample; this only pads after a stop.
-                let zeros = vec![0.0f32; total - written];
-                sink(&zeros)?;
-                written = total;
-            }
-            Ok(written)
+                Ok(written)
             })();
             if r.is_err() {
                 stop_on_error.stop.store(true, Ordering::SeqCst);
