@@ -64,7 +64,7 @@ pub const SEG_SNR_MAX_DB: f64 = 35.0;
 ///
 /// 30 ms Hann frames (`0.5 (1 - cos(2 pi n / (L + 1)))`, `n = 1..=L`) with a hop of a quarter
 /// frame; each frame's SNR `10 log10(E_s / (E_d + eps) + eps)` is clamped to
-/// [[`SEG_SNR_MIN_DB`], [`SEG_SNR_MAX_DB`]] and the frames are averaged (silent frames included,
+/// [`SEG_SNR_MIN_DB`]..=[`SEG_SNR_MAX_DB`] and the frames are averaged (silent frames included,
 /// as in the reference). Returns NaN when the signals are shorter than one frame.
 pub fn seg_snr(reference: &[f32], estimate: &[f32], fs: u32) -> f64 {
     let n = reference.len().min(estimate.len());

@@ -27,7 +27,7 @@ const BETA: f64 = -15.0;
 const DYN_RANGE: f64 = 40.0;
 /// numpy's `finfo(float).eps`, as in pystoi.
 const EPS: f64 = f64::EPSILON;
-/// What pystoi returns when fewer than [`N`] frames survive silent-frame removal.
+/// What pystoi returns when fewer than 30 frames survive silent-frame removal.
 pub const TOO_SHORT: f64 = 1e-5;
 
 /// Short-time objective intelligibility (STOI) of `processed` against `clean`, about 0..1.
