@@ -1,12 +1,399 @@
-//! `restoregrad bench` (being built).
+//! `restoregrad bench`: latency, speed, memory and quality over a grid of settings, with RNNoise
+//! measured through the same harness on the same audio in the same run.
+//!
+//! For every (device, steps, C, threads) setting the fixture pairs are streamed through a
+//! [`Streamer`](crate::engine::Streamer) inside a rayon pool of that many threads (see
+//! [`crate::bench`]): per-call times (median, p90, p99, max after warm-up), the real-time factor
+//! and its headroom, peak RSS, SI-SDR and ESTOI. For every (device, C) a chirp goes through the
+//! threaded engine to measure the end-to-end delay by cross-correlation. Results are printed as
+//! a Markdown table with the machine, and written to `OUT_DIR/bench.json`, `OUT_DIR/bench.md`
+//! and, with `--plot`, `OUT_DIR/bench.png`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Globals;
+use crate::bench::report::{AudioSet, Report, Row, System};
+use crate::bench::rnnoise::{rnnoise_enhance, RNNOISE_FRAME, RNNOISE_RATE};
+use crate::bench::{
+    all_threads, default_audio_dir, load_pairs, measure_engine_latency, measure_rnnoise_latency, measure_streamer,
+    peak_rss_bytes, quality, reset_peak_rss, with_threads, ChunkTimes, LatencyProbe, Machine, SharedDenoiser,
+    WARMUP_CHUNKS,
+};
+use crate::engine::StreamerConfig;
+use crate::model::{load_enhancer, parse_device, Enhancer};
+use crate::MODEL_RATE;
 
 /// Arguments of `restoregrad bench`.
 #[derive(clap::Args, Debug)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// A run of about a minute: steps 1,2,6, C=4, all threads, 4 s of audio.
+    #[arg(long)]
+    pub quick: bool,
+    /// Model folder (config.json + weights.bpk); the shipped model if unset.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Where bench.json, bench.md (and bench.png) are written.
+    #[arg(long, default_value = "bench-results")]
+    pub out_dir: PathBuf,
+    /// Also draw bench.png: latency vs real-time factor vs quality.
+    #[arg(long)]
+    pub plot: bool,
+    /// Reverse-step counts to measure, comma-separated (default 1,2,3,6; quick 1,2,6).
+    #[arg(long, value_delimiter = ',')]
+    pub steps: Option<Vec<usize>>,
+    /// Frames per model call (C; 8 ms each) to measure, comma-separated (default 2,4,16; quick 4).
+    #[arg(long, value_delimiter = ',')]
+    pub chunk_frames: Option<Vec<usize>>,
+    /// Compute thread counts, comma-separated numbers or `all` (default 1,all; quick all).
+    #[arg(long, value_delimiter = ',')]
+    pub threads: Option<Vec<String>>,
+    /// Devices: cpu, cuda[:N], vulkan (default cpu, plus cuda when built with it).
+    #[arg(long, value_delimiter = ',')]
+    pub device: Option<Vec<String>>,
+    /// Folder with clean/ and noisy/ subfolders of matching files (default: the committed
+    /// fixtures, tests/fixtures).
+    #[arg(long)]
+    pub audio: Option<PathBuf>,
+    /// Use at most this many seconds of each file (default: all; quick: 4 s of the first file).
+    #[arg(long)]
+    pub max_audio_s: Option<f64>,
+    /// Rate of the latency probe in Hz (16000: no resampling; 48000 adds the engine's resamplers
+    /// and removes RNNoise's).
+    #[arg(long, default_value_t = MODEL_RATE)]
+    pub probe_rate: u32,
+    /// Seed of the diffusion sampler.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Measure only the first N settings of the grid (for tests).
+    #[arg(long, hide = true)]
+    pub grid_limit: Option<usize>,
+}
+
+/// One grid point.
+#[derive(Debug, Clone)]
+struct Setting {
+    device: usize,
+    steps: usize,
+    chunk_frames: usize,
+    threads: usize,
+}
+
+fn parse_threads(list: &[String]) -> Result<Vec<usize>> {
+    let mut out = Vec::new();
+    for t in list {
+        let n = match t.trim() {
+            "all" | "max" => all_threads(),
+            v => v.parse::<usize>().with_context(|| format!("--threads: {v:?} is not a number or `all`"))?,
+        };
+        if n == 0 {
+            bail!("--threads: 0 is not a thread count");
+        }
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+fn dedup(v: Vec<usize>) -> Vec<usize> {
+    let mut out = Vec::new();
+    for x in v {
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    out
+}
+
+fn mib(b: Option<u64>) -> Option<f64> {
+    b.map(|b| b as f64 / (1024.0 * 1024.0))
+}
 
 /// Runs `restoregrad bench`.
-pub fn run(_args: BenchArgs, _g: Globals) -> anyhow::Result<()> {
-    anyhow::bail!("`bench` is not built yet")
+pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
+    let started = Instant::now();
+    let quick = args.quick;
+    let steps = dedup(args.steps.clone().unwrap_or_else(|| if quick { vec![1, 2, 6] } else { vec![1, 2, 3, 6] }));
+    let chunks = dedup(args.chunk_frames.clone().unwrap_or_else(|| if quick { vec![4] } else { vec![2, 4, 16] }));
+    let threads = parse_threads(
+        &args.threads.clone().unwrap_or_else(|| if quick { vec!["all".into()] } else { vec!["1".into(), "all".into()] }),
+    )?;
+    let mut device_names = args.device.clone().unwrap_or_else(|| vec!["cpu".into()]);
+    if args.device.is_none() && cfg!(feature = "cuda") {
+        device_names.push("cuda".into());
+    }
+    if let Some(s) = steps.iter().find(|&&s| !(1..=6).contains(&s)) {
+        bail!("--steps: {s} is outside 1-6");
+    }
+    if chunks.contains(&0) {
+        bail!("--chunk-frames: C must be at least 1");
+    }
+    anyhow::ensure!(args.probe_rate >= 8000, "--probe-rate must be at least 8000 Hz");
+
+    let machine = Machine::probe();
+    if !g.quiet {
+        eprintln!("machine: {}", machine.summary());
+    }
+
+    // Audio.
+    let audio_dir = match &args.audio {
+        Some(d) => d.clone(),
+        None => default_audio_dir().context(
+            "the committed fixtures (tests/fixtures/{clean,noisy}) were not found: run from the source tree or pass --audio DIR",
+        )?,
+    };
+    let mut pairs = load_pairs(&audio_dir)?;
+    let max_s = args.max_audio_s.or(quick.then_some(4.0));
+    if quick {
+        pairs.truncate(1);
+    }
+    if let Some(s) = max_s {
+        anyhow::ensure!(s > 0.5, "--max-audio-s must be above 0.5 s");
+        pairs = pairs.into_iter().map(|p| p.truncated(s)).collect();
+    }
+    let audio_s: f64 = pairs.iter().map(|p| p.noisy.len() as f64 / MODEL_RATE as f64).sum();
+
+    // Models, one per device.
+    let mut devices = Vec::new();
+    for name in &device_names {
+        let dev = parse_device(name).map_err(anyhow::Error::msg)?;
+        let enh = load_enhancer(args.model.as_deref(), &dev, args.seed)?;
+        devices.push((name.clone(), Arc::new(Mutex::new(enh))));
+    }
+    let model_name = match &args.model {
+        Some(p) => p.display().to_string(),
+        None => crate::model::default_model_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+    };
+
+    // The grid. GPU devices ignore the CPU thread count: one thread setting there.
+    let mut grid = Vec::new();
+    for (di, (dname, _)) in devices.iter().enumerate() {
+        let cpu = dname.starts_with("cpu") || dname.starts_with("flex");
+        let ts: &[usize] = if cpu { &threads } else { &threads[..1] };
+        for &c in &chunks {
+            for &t in ts {
+                for &s in &steps {
+                    grid.push(Setting { device: di, steps: s, chunk_frames: c, threads: t });
+                }
+            }
+        }
+    }
+    if let Some(n) = args.grid_limit {
+        grid.truncate(n.max(1));
+    }
+    let mut probes_needed: Vec<(usize, usize)> = Vec::new();
+    for s in &grid {
+        if !probes_needed.contains(&(s.device, s.chunk_frames)) {
+            probes_needed.push((s.device, s.chunk_frames));
+        }
+    }
+
+    let bar = if g.quiet { ProgressBar::hidden() } else { ProgressBar::new((grid.len() + probes_needed.len() + 2) as u64) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .expect("valid template"),
+    );
+
+    let mut notes = Vec::new();
+    notes.push("lookahead is 0 ms for every row: the denoiser is causal and recurrent, so there is no lookahead setting (see engine::streamer)".into());
+    if let Some(l) = machine.load_avg_1m {
+        if l > 0.5 * machine.logical_cores as f64 {
+            notes.push(format!(
+                "load average {l:.2} on {} cores at start: other processes competed for the CPU, timings are pessimistic",
+                machine.logical_cores
+            ));
+        }
+    }
+    if threads.iter().any(|&t| t > machine.logical_cores) {
+        notes.push("some thread counts exceed the logical cores".into());
+    }
+    let rss_resets = reset_peak_rss();
+    if !rss_resets {
+        notes.push("peak RSS could not be reset between settings: it is the process's running peak".into());
+    }
+
+    // RNNoise first: its row is the reference for every ratio.
+    bar.set_message("rnnoise");
+    reset_peak_rss();
+    let mut rn_times = Vec::new();
+    let mut rn_outputs = Vec::new();
+    let mut rn_busy = 0.0;
+    {
+        // Warm-up, not counted.
+        let warm = &pairs[0].noisy[..pairs[0].noisy.len().min(MODEL_RATE as usize / 2)];
+        rnnoise_enhance(warm, MODEL_RATE)?;
+    }
+    for p in &pairs {
+        let t0 = Instant::now();
+        let (y, t) = rnnoise_enhance(&p.noisy, MODEL_RATE)?;
+        rn_busy += t0.elapsed().as_secs_f64();
+        rn_times.extend(t.into_iter().skip(WARMUP_CHUNKS));
+        rn_outputs.push(y);
+    }
+    let (rq_s, rq_e) = quality(&pairs, &rn_outputs);
+    let rn_lat = measure_rnnoise_latency(args.probe_rate)?;
+    let rn_rtf = rn_busy / audio_s;
+    let rnnoise_row = Row {
+        system: System::Rnnoise,
+        setting: format!("nnnoiseless 0.5.2, 1 thread, {} Hz", RNNOISE_RATE),
+        steps: None,
+        chunk_frames: None,
+        threads: Some(1),
+        device: Some("cpu".into()),
+        lookahead_ms: 0.0,
+        chunk_audio_ms: Some(RNNOISE_FRAME as f64 * 1000.0 / RNNOISE_RATE as f64),
+        algorithmic_latency_ms: Some(rn_lat.algorithmic_ms),
+        measured_latency_ms: Some(rn_lat.measured_ms),
+        latency_correlation: Some(rn_lat.correlation),
+        chunk_times: ChunkTimes::from_durations(&rn_times, 0),
+        rtf: Some(rn_rtf),
+        headroom: Some(1.0 / rn_rtf.max(1e-12)),
+        peak_rss_mib: mib(peak_rss_bytes()),
+        si_sdr_db: rq_s,
+        estoi: rq_e,
+        rtf_vs_rnnoise: None,
+        latency_vs_rnnoise: None,
+        si_sdr_vs_rnnoise_db: None,
+    };
+    bar.inc(1);
+
+    // End-to-end latency probes through the threaded engine.
+    let mut probes: Vec<((usize, usize), LatencyProbe)> = Vec::new();
+    for &(di, c) in &probes_needed {
+        let (dname, enh) = &devices[di];
+        bar.set_message(format!("latency probe C={c} {dname}"));
+        let cfg = streamer_cfg(&enh.lock().expect("model"), c, steps[0]);
+        let p = measure_engine_latency(Box::new(SharedDenoiser(enh.clone())), &cfg, args.probe_rate)
+            .with_context(|| format!("latency probe C={c} on {dname}"))?;
+        if p.correlation < 0.3 {
+            notes.push(format!(
+                "latency probe C={c} {dname}: low correlation {:.2} (the model changed the chirp a lot): the measured delay is uncertain",
+                p.correlation
+            ));
+        }
+        probes.push(((di, c), p));
+        bar.inc(1);
+    }
+
+    // The grid.
+    let mut rows = Vec::new();
+    for s in &grid {
+        let (dname, enh) = &devices[s.device];
+        let setting = format!("steps={} C={} thr={} {}", s.steps, s.chunk_frames, s.threads, dname);
+        bar.set_message(setting.clone());
+        reset_peak_rss();
+        let hop = enh.lock().expect("model").config().hop;
+        let enh = enh.clone();
+        let pairs_ref = &pairs;
+        let m = with_threads(s.threads, move || {
+            let mut guard = enh.lock().expect("model");
+            let cfg = streamer_cfg(&guard, s.chunk_frames, s.steps);
+            measure_streamer(&mut *guard, &cfg, pairs_ref)
+        })??;
+        let probe = probes.iter().find(|(k, _)| *k == (s.device, s.chunk_frames)).map(|(_, p)| *p);
+        let rtf = m.rtf();
+        rows.push(Row {
+            system: System::Restoregrad,
+            setting,
+            steps: Some(s.steps),
+            chunk_frames: Some(s.chunk_frames),
+            threads: Some(s.threads),
+            device: Some(dname.clone()),
+            lookahead_ms: 0.0,
+            chunk_audio_ms: Some((s.chunk_frames * hop) as f64 * 1000.0 / MODEL_RATE as f64),
+            algorithmic_latency_ms: Some(
+                probe.map_or(m.latency_samples as f64 * 1000.0 / MODEL_RATE as f64, |p| p.algorithmic_ms),
+            ),
+            measured_latency_ms: probe.map(|p| p.measured_ms),
+            latency_correlation: probe.map(|p| p.correlation),
+            chunk_times: m.chunk_times,
+            rtf: Some(rtf),
+            headroom: Some(1.0 / rtf.max(1e-12)),
+            peak_rss_mib: mib(peak_rss_bytes()),
+            si_sdr_db: m.si_sdr,
+            estoi: m.estoi,
+            rtf_vs_rnnoise: None,
+            latency_vs_rnnoise: None,
+            si_sdr_vs_rnnoise_db: None,
+        });
+        bar.inc(1);
+    }
+
+    // The unprocessed input, so quality figures have their baseline.
+    let noisy_out: Vec<Vec<f32>> = pairs.iter().map(|p| p.noisy.clone()).collect();
+    let (nq_s, nq_e) = quality(&pairs, &noisy_out);
+    rows.push(rnnoise_row);
+    rows.push(Row {
+        system: System::Noisy,
+        setting: "unprocessed".into(),
+        steps: None,
+        chunk_frames: None,
+        threads: None,
+        device: None,
+        lookahead_ms: 0.0,
+        chunk_audio_ms: None,
+        algorithmic_latency_ms: None,
+        measured_latency_ms: None,
+        latency_correlation: None,
+        chunk_times: None,
+        rtf: None,
+        headroom: None,
+        peak_rss_mib: None,
+        si_sdr_db: nq_s,
+        estoi: nq_e,
+        rtf_vs_rnnoise: None,
+        latency_vs_rnnoise: None,
+        si_sdr_vs_rnnoise_db: None,
+    });
+    bar.inc(1);
+    bar.finish_and_clear();
+
+    let mut report = Report {
+        version: env!("CARGO_PKG_VERSION").into(),
+        unix_time: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        quick,
+        model: model_name,
+        machine,
+        audio: AudioSet {
+            dir: audio_dir.display().to_string(),
+            files: pairs.iter().map(|p| p.name.clone()).collect(),
+            seconds: audio_s,
+        },
+        probe_rate: args.probe_rate,
+        rows,
+        notes,
+    };
+    report.compute_ratios();
+
+    std::fs::create_dir_all(&args.out_dir).with_context(|| format!("{}: cannot create", args.out_dir.display()))?;
+    let json = args.out_dir.join("bench.json");
+    let md = args.out_dir.join("bench.md");
+    report.write_json(&json)?;
+    report.write_markdown(&md)?;
+    println!("{}", report.markdown());
+    let mut written = vec![json.display().to_string(), md.display().to_string()];
+    if args.plot {
+        let png = args.out_dir.join("bench.png");
+        let labelled = report.plot_png(&png)?;
+        if !labelled && !g.quiet {
+            eprintln!("note: no TrueType font found (set RESTOREGRAD_FONT): the plot has no text labels");
+        }
+        written.push(png.display().to_string());
+    }
+    if !g.quiet {
+        eprintln!("wrote {} in {:.1} s", written.join(", "), started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+fn streamer_cfg(enh: &Enhancer, chunk_frames: usize, steps: usize) -> StreamerConfig {
+    StreamerConfig::default().with_stft(enh.config().stft()).with_chunk_frames(chunk_frames).with_steps(steps)
 }
