@@ -128,10 +128,17 @@ impl AudioError {
     pub(crate) fn io(path: &Path, what: &'static str, source: io::Error) -> Self {
         if source.kind() == io::ErrorKind::NotFound {
             if let Some(folder) = missing_folder(path) {
-                return AudioError::MissingFolder { path: path.to_path_buf(), folder };
+                return AudioError::MissingFolder {
+                    path: path.to_path_buf(),
+                    folder,
+                };
             }
         }
-        AudioError::Io { path: path.to_path_buf(), what, source }
+        AudioError::Io {
+            path: path.to_path_buf(),
+            what,
+            source,
+        }
     }
 }
 

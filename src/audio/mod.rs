@@ -41,16 +41,16 @@ pub struct Audio {
 impl Audio {
     /// Mono audio from one channel's samples.
     pub fn mono(sample_rate: u32, samples: Vec<f32>) -> Self {
-        Self { sample_rate, channels: 1, samples }
+        Self {
+            sample_rate,
+            channels: 1,
+            samples,
+        }
     }
 
     /// Number of frames (samples per channel).
     pub fn frames(&self) -> usize {
-        if self.channels == 0 {
-            0
-        } else {
-            self.samples.len() / self.channels
-        }
+        self.samples.len().checked_div(self.channels).unwrap_or(0)
     }
 
     /// A copy of channel `c`.
@@ -58,8 +58,15 @@ impl Audio {
     /// # Panics
     /// If `c >= channels`.
     pub fn channel(&self, c: usize) -> Vec<f32> {
-        assert!(c < self.channels, "channel {c} out of range: audio has {} channels", self.channels);
-        self.samples.chunks_exact(self.channels).map(|f| f[c]).collect()
+        assert!(
+            c < self.channels,
+            "channel {c} out of range: audio has {} channels",
+            self.channels
+        );
+        self.samples
+            .chunks_exact(self.channels)
+            .map(|f| f[c])
+            .collect()
     }
 
     /// The average of all channels (a copy of the samples when mono).
@@ -69,7 +76,10 @@ impl Audio {
             1 => self.samples.clone(),
             n => {
                 let scale = 1.0 / n as f32;
-                self.samples.chunks_exact(n).map(|f| f.iter().sum::<f32>() * scale).collect()
+                self.samples
+                    .chunks_exact(n)
+                    .map(|f| f.iter().sum::<f32>() * scale)
+                    .collect()
             }
         }
     }
@@ -91,7 +101,11 @@ impl Audio {
                 samples[i * n + c] = v;
             }
         }
-        Self { sample_rate, channels: n, samples }
+        Self {
+            sample_rate,
+            channels: n,
+            samples,
+        }
     }
 
     /// Duration in seconds (0 when the rate is 0).
@@ -121,7 +135,10 @@ pub fn read_audio_with_report(path: impl AsRef<Path>) -> Result<(Audio, ReadRepo
     let mut reader = AudioReader::open(path)?;
     let block = 1 << 15;
     let mut samples = Vec::with_capacity(
-        reader.total_frames().map_or(0, |n| (n as usize).min(1 << 28)) * reader.channels(),
+        reader
+            .total_frames()
+            .map_or(0, |n| (n as usize).min(1 << 28))
+            * reader.channels(),
     );
     let mut buf = Vec::with_capacity(block * reader.channels());
     while reader.read_block(&mut buf, block)? > 0 {
@@ -129,7 +146,9 @@ pub fn read_audio_with_report(path: impl AsRef<Path>) -> Result<(Audio, ReadRepo
     }
     let channels = reader.channels();
     if samples.len() < channels {
-        return Err(AudioError::ZeroLength { path: path.to_path_buf() });
+        return Err(AudioError::ZeroLength {
+            path: path.to_path_buf(),
+        });
     }
     let report = reader.report();
     if report.nonfinite_replaced > 0 {
@@ -139,7 +158,14 @@ pub fn read_audio_with_report(path: impl AsRef<Path>) -> Result<(Audio, ReadRepo
             report.nonfinite_replaced
         );
     }
-    Ok((Audio { sample_rate: reader.sample_rate(), channels, samples }, report))
+    Ok((
+        Audio {
+            sample_rate: reader.sample_rate(),
+            channels,
+            samples,
+        },
+        report,
+    ))
 }
 
 /// Refuses an output path that names the same file as the input.
@@ -147,7 +173,10 @@ pub fn read_audio_with_report(path: impl AsRef<Path>) -> Result<(Audio, ReadRepo
 /// When the output exists, both paths are canonicalized (symlinks and `..` resolved) and, on
 /// Unix, also compared by device and inode (hard links). Otherwise the absolute paths are
 /// compared. Returns [`AudioError::SameFile`] naming both.
-pub fn ensure_distinct(input: impl AsRef<Path>, output: impl AsRef<Path>) -> Result<(), AudioError> {
+pub fn ensure_distinct(
+    input: impl AsRef<Path>,
+    output: impl AsRef<Path>,
+) -> Result<(), AudioError> {
     let (input, output) = (input.as_ref(), output.as_ref());
     let same = if output.exists() {
         let by_path = match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
@@ -163,7 +192,10 @@ pub fn ensure_distinct(input: impl AsRef<Path>, output: impl AsRef<Path>) -> Res
             }
     };
     if same {
-        return Err(AudioError::SameFile { input: input.to_path_buf(), output: output.to_path_buf() });
+        return Err(AudioError::SameFile {
+            input: input.to_path_buf(),
+            output: output.to_path_buf(),
+        });
     }
     Ok(())
 }

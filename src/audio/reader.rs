@@ -88,7 +88,9 @@ impl std::fmt::Debug for AudioReader {
 /// Leading bytes of the file, to tell formats apart and name truncations.
 fn sniff(path: &Path) -> Result<(u64, Vec<u8>), AudioError> {
     let mut file = File::open(path).map_err(|e| AudioError::io(path, "cannot open", e))?;
-    let meta = file.metadata().map_err(|e| AudioError::io(path, "cannot open", e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| AudioError::io(path, "cannot open", e))?;
     if meta.is_dir() {
         return Err(AudioError::Io {
             path: path.to_path_buf(),
@@ -106,7 +108,10 @@ fn sniff(path: &Path) -> Result<(u64, Vec<u8>), AudioError> {
 
 /// A short name for a recognised container magic, if any.
 fn known_magic(head: &[u8]) -> Option<&'static str> {
-    let starts = |m: &[u8]| head.len() >= m.len() && &head[..m.len()] == m || (head.len() < m.len() && m.starts_with(head));
+    let starts = |m: &[u8]| {
+        head.len() >= m.len() && &head[..m.len()] == m
+            || (head.len() < m.len() && m.starts_with(head))
+    };
     if head.is_empty() {
         None
     } else if starts(b"RIFF") || starts(b"RIFX") || starts(b"RF64") {
@@ -128,8 +133,15 @@ fn is_wave(head: &[u8]) -> bool {
     head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WAVE"
 }
 
+/// The format tag of a WAV file whose `fmt ` chunk comes first.
+fn wave_format_tag(head: &[u8]) -> Option<u16> {
+    (is_wave(head) && head.len() >= 22 && &head[12..16] == b"fmt ")
+        .then(|| u16::from_le_bytes([head[20], head[21]]))
+}
+
 fn is_eof(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::UnexpectedEof
+    // hound reports a short read as `Other` with this message.
+    e.kind() == io::ErrorKind::UnexpectedEof || e.to_string() == "Failed to read enough bytes."
 }
 
 impl AudioReader {
@@ -142,7 +154,9 @@ impl AudioReader {
         let path = path.as_ref();
         let (len, head) = sniff(path)?;
         if len == 0 {
-            return Err(AudioError::Empty { path: path.to_path_buf() });
+            return Err(AudioError::Empty {
+                path: path.to_path_buf(),
+            });
         }
         let magic = known_magic(&head);
         if magic == Some("WAV/RIFF") && len < 12 {
@@ -152,22 +166,53 @@ impl AudioReader {
             });
         }
         let reader = if is_wave(&head) {
-            match Self::open_hound(path)? {
-                Some(r) => r,
+            let tag_note = |e: AudioError| match e {
+                AudioError::UnsupportedCodec { path, detail } => match wave_format_tag(&head) {
+                    Some(tag) => AudioError::UnsupportedCodec {
+                        path,
+                        detail: format!("WAV format tag {tag:#06x}: {detail}"),
+                    },
+                    None => AudioError::UnsupportedCodec { path, detail },
+                },
+                e => e,
+            };
+            match Self::open_hound(path).map_err(tag_note) {
+                Ok(Some(r)) => r,
                 // hound does not do this WAV flavour (64-bit float, A-law, ...): try symphonia.
-                None => Self::open_symphonia(path, magic)?,
+                Ok(None) => Self::open_symphonia(path, magic).map_err(tag_note)?,
+                // hound rejects some valid headers (e.g. 64-bit float, ADPCM): let symphonia
+                // decide, and keep hound's words unless symphonia names a codec or truncation.
+                Err(hound_err @ AudioError::Corrupt { .. }) => {
+                    match Self::open_symphonia(path, magic).map_err(tag_note) {
+                        Ok(r) => r,
+                        Err(
+                            e @ (AudioError::UnsupportedCodec { .. }
+                            | AudioError::TruncatedHeader { .. }),
+                        ) => return Err(e),
+                        Err(_) => return Err(hound_err),
+                    }
+                }
+                Err(e) => return Err(e),
             }
         } else {
             Self::open_symphonia(path, magic)?
         };
         if !(MIN_RATE..=MAX_RATE).contains(&reader.sample_rate) {
-            return Err(AudioError::UnsupportedSampleRate { path: path.to_path_buf(), rate: reader.sample_rate });
+            return Err(AudioError::UnsupportedSampleRate {
+                path: path.to_path_buf(),
+                rate: reader.sample_rate,
+            });
         }
         if reader.channels == 0 {
-            return Err(AudioError::UnsupportedChannels { path: path.to_path_buf(), channels: 0 });
+            return Err(AudioError::UnsupportedChannels {
+                path: path.to_path_buf(),
+                channels: 0,
+            });
         }
         if reader.total_frames == Some(0) {
-            return Err(AudioError::ZeroLength { path: path.to_path_buf() });
+            return Err(AudioError::ZeroLength {
+                path: path.to_path_buf(),
+            });
         }
         Ok(reader)
     }
@@ -185,7 +230,12 @@ impl AudioReader {
                 })
             }
             Err(hound::Error::IoError(e)) => return Err(AudioError::io(path, "cannot read", e)),
-            Err(e) => return Err(AudioError::Corrupt { path: p(), detail: format!("malformed WAV header: {e}") }),
+            Err(e) => {
+                return Err(AudioError::Corrupt {
+                    path: p(),
+                    detail: format!("malformed WAV header: {e}"),
+                })
+            }
         };
         let spec = reader.spec();
         let int_scale = match (spec.sample_format, spec.bits_per_sample) {
@@ -201,7 +251,11 @@ impl AudioReader {
             total_frames: Some(reader.duration() as u64),
             frames_read: 0,
             report: ReadReport::default(),
-            backend: Backend::Hound(HoundBackend { reader, int_scale, done: false }),
+            backend: Backend::Hound(HoundBackend {
+                reader,
+                int_scale,
+                done: false,
+            }),
         }))
     }
 
@@ -213,7 +267,10 @@ impl AudioReader {
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(ext);
         }
-        let fmt_opts = FormatOptions { enable_gapless: true, ..Default::default() };
+        let fmt_opts = FormatOptions {
+            enable_gapless: true,
+            ..Default::default()
+        };
         let probed = symphonia::default::get_probe()
             .format(&hint, mss, &fmt_opts, &MetadataOptions::default())
             .map_err(|e| match (e, magic) {
@@ -226,23 +283,34 @@ impl AudioReader {
                     detail: "no known audio header found".into(),
                 },
                 (SymError::IoError(e), _) => AudioError::io(path, "cannot read", e),
-                (SymError::Unsupported(msg), _) if msg.starts_with("core (probe)") => AudioError::NotAudio {
+                (SymError::Unsupported(msg), _) if msg.starts_with("core (probe)") => {
+                    AudioError::NotAudio {
+                        path: p(),
+                        detail: "no WAV, FLAC, MP3 or Ogg Vorbis header found".into(),
+                    }
+                }
+                (SymError::Unsupported(msg), _) => AudioError::UnsupportedCodec {
                     path: p(),
-                    detail: "no WAV, FLAC, MP3 or Ogg Vorbis header found".into(),
+                    detail: msg.to_string(),
                 },
-                (SymError::Unsupported(msg), _) => AudioError::UnsupportedCodec { path: p(), detail: msg.to_string() },
                 (SymError::DecodeError(msg), Some(m)) => AudioError::Corrupt {
                     path: p(),
                     detail: format!("malformed {m} header: {msg}"),
                 },
-                (e, _) => AudioError::NotAudio { path: p(), detail: e.to_string() },
+                (e, _) => AudioError::NotAudio {
+                    path: p(),
+                    detail: e.to_string(),
+                },
             })?;
         let format = probed.format;
         let track = format
             .tracks()
             .iter()
             .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-            .ok_or_else(|| AudioError::UnsupportedCodec { path: p(), detail: "no audio track with a known codec".into() })?;
+            .ok_or_else(|| AudioError::UnsupportedCodec {
+                path: p(),
+                detail: "no audio track with a known codec".into(),
+            })?;
         let params = track.codec_params.clone();
         let track_id = track.id;
         let decoder = symphonia::default::get_codecs()
@@ -258,14 +326,24 @@ impl AudioReader {
             total_frames: params.n_frames,
             frames_read: 0,
             report: ReadReport::default(),
-            backend: Backend::Sym(Box::new(SymBackend { format, decoder, track_id, buf: None, pos: 0, done: false })),
+            backend: Backend::Sym(Box::new(SymBackend {
+                format,
+                decoder,
+                track_id,
+                buf: None,
+                pos: 0,
+                done: false,
+            })),
         };
         if reader.sample_rate == 0 || reader.channels == 0 {
             // Some streams only say in their first packet.
             reader.fill_sym()?;
         }
         if reader.sample_rate == 0 {
-            return Err(AudioError::Corrupt { path: p(), detail: "the stream does not state its sample rate".into() });
+            return Err(AudioError::Corrupt {
+                path: p(),
+                detail: "the stream does not state its sample rate".into(),
+            });
         }
         Ok(reader)
     }
@@ -307,7 +385,11 @@ impl AudioReader {
     /// `max_frames` plus one compressed packet. If the audio data ends early (a truncated file),
     /// the frames before the cut are returned, the end is reported as usual and
     /// [`ReadReport::truncated`] is set.
-    pub fn read_block(&mut self, out: &mut Vec<f32>, max_frames: usize) -> Result<usize, AudioError> {
+    pub fn read_block(
+        &mut self,
+        out: &mut Vec<f32>,
+        max_frames: usize,
+    ) -> Result<usize, AudioError> {
         out.clear();
         let ch = self.channels;
         let want = max_frames * ch;
@@ -316,7 +398,9 @@ impl AudioReader {
                 if !h.done {
                     out.reserve(want);
                     let res = match h.int_scale {
-                        Some(scale) => read_hound(&mut h.reader.samples::<i32>(), want, out, |s| s as f32 * scale),
+                        Some(scale) => read_hound(&mut h.reader.samples::<i32>(), want, out, |s| {
+                            s as f32 * scale
+                        }),
                         None => read_hound(&mut h.reader.samples::<f32>(), want, out, |s| s),
                     };
                     match res {
@@ -325,11 +409,19 @@ impl AudioReader {
                         Err(hound::Error::IoError(e)) if is_eof(&e) => {
                             h.done = true;
                             self.report.truncated = true;
-                            tracing::warn!("{}: audio data ends before the length in its header", self.path.display());
+                            tracing::warn!(
+                                "{}: audio data ends before the length in its header",
+                                self.path.display()
+                            );
                         }
-                        Err(hound::Error::IoError(e)) => return Err(AudioError::io(&self.path, "cannot read", e)),
+                        Err(hound::Error::IoError(e)) => {
+                            return Err(AudioError::io(&self.path, "cannot read", e))
+                        }
                         Err(e) => {
-                            return Err(AudioError::Corrupt { path: self.path.clone(), detail: e.to_string() })
+                            return Err(AudioError::Corrupt {
+                                path: self.path.clone(),
+                                detail: e.to_string(),
+                            })
                         }
                     }
                     if h.done {
@@ -340,7 +432,9 @@ impl AudioReader {
             }
             Backend::Sym(_) => {
                 while out.len() < want {
-                    let Backend::Sym(s) = &mut self.backend else { unreachable!() };
+                    let Backend::Sym(s) = &mut self.backend else {
+                        unreachable!()
+                    };
                     let avail = s.buf.as_ref().map_or(0, |b| b.len()) - s.pos;
                     if avail > 0 {
                         let n = avail.min(want - out.len());
@@ -370,7 +464,9 @@ impl AudioReader {
 
     /// Decodes the next packet into the sample buffer; `Ok(false)` at the end of the stream.
     fn fill_sym(&mut self) -> Result<bool, AudioError> {
-        let Backend::Sym(s) = &mut self.backend else { return Ok(false) };
+        let Backend::Sym(s) = &mut self.backend else {
+            return Ok(false);
+        };
         loop {
             let packet = match s.format.next_packet() {
                 Ok(p) => p,
@@ -382,9 +478,14 @@ impl AudioReader {
                     s.done = true;
                     return Ok(false);
                 }
-                Err(SymError::IoError(e)) => return Err(AudioError::io(&self.path, "cannot read", e)),
+                Err(SymError::IoError(e)) => {
+                    return Err(AudioError::io(&self.path, "cannot read", e))
+                }
                 Err(e) => {
-                    return Err(AudioError::Corrupt { path: self.path.clone(), detail: e.to_string() })
+                    return Err(AudioError::Corrupt {
+                        path: self.path.clone(),
+                        detail: e.to_string(),
+                    })
                 }
             };
             if packet.track_id() != s.track_id {
@@ -413,7 +514,10 @@ impl AudioReader {
                         });
                     }
                     let need = decoded.capacity() as u64;
-                    if s.buf.as_ref().is_none_or(|b| b.capacity() < decoded.capacity() * self.channels) {
+                    if s.buf
+                        .as_ref()
+                        .is_none_or(|b| b.capacity() < decoded.capacity() * self.channels)
+                    {
                         s.buf = Some(SampleBuffer::<f32>::new(need, spec));
                     }
                     let buf = s.buf.as_mut().expect("just set");
@@ -423,7 +527,10 @@ impl AudioReader {
                 }
                 Err(SymError::DecodeError(msg)) => {
                     self.report.skipped_packets += 1;
-                    tracing::warn!("{}: skipping an undecodable packet ({msg})", self.path.display());
+                    tracing::warn!(
+                        "{}: skipping an undecodable packet ({msg})",
+                        self.path.display()
+                    );
                 }
                 Err(SymError::IoError(e)) if is_eof(&e) => {
                     s.done = true;
@@ -431,16 +538,29 @@ impl AudioReader {
                     return Ok(false);
                 }
                 Err(SymError::Unsupported(msg)) => {
-                    return Err(AudioError::UnsupportedCodec { path: self.path.clone(), detail: msg.to_string() })
+                    return Err(AudioError::UnsupportedCodec {
+                        path: self.path.clone(),
+                        detail: msg.to_string(),
+                    })
                 }
-                Err(e) => return Err(AudioError::Corrupt { path: self.path.clone(), detail: e.to_string() }),
+                Err(e) => {
+                    return Err(AudioError::Corrupt {
+                        path: self.path.clone(),
+                        detail: e.to_string(),
+                    })
+                }
             }
         }
     }
 }
 
 /// Pulls up to `want` samples from a hound iterator; `Ok(false)` when it ran dry.
-fn read_hound<S, I, F>(it: &mut I, want: usize, out: &mut Vec<f32>, conv: F) -> Result<bool, hound::Error>
+fn read_hound<S, I, F>(
+    it: &mut I,
+    want: usize,
+    out: &mut Vec<f32>,
+    conv: F,
+) -> Result<bool, hound::Error>
 where
     I: Iterator<Item = Result<S, hound::Error>>,
     F: Fn(S) -> f32,

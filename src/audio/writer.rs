@@ -72,13 +72,22 @@ impl WavWriter {
     ) -> Result<Self, AudioError> {
         let path = path.as_ref();
         if channels == 0 || channels > u16::MAX as usize {
-            return Err(AudioError::UnsupportedChannels { path: path.to_path_buf(), channels });
+            return Err(AudioError::UnsupportedChannels {
+                path: path.to_path_buf(),
+                channels,
+            });
         }
         if sample_rate == 0 {
-            return Err(AudioError::UnsupportedSampleRate { path: path.to_path_buf(), rate: 0 });
+            return Err(AudioError::UnsupportedSampleRate {
+                path: path.to_path_buf(),
+                rate: 0,
+            });
         }
         if let Some(folder) = missing_folder(path) {
-            return Err(AudioError::MissingFolder { path: path.to_path_buf(), folder });
+            return Err(AudioError::MissingFolder {
+                path: path.to_path_buf(),
+                folder,
+            });
         }
         if path.is_dir() {
             return Err(AudioError::Io {
@@ -91,13 +100,19 @@ impl WavWriter {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".tmp")
             .tempfile_in(&dir)
             .map_err(|e| AudioError::io(path, "cannot create a temporary file next to", e))?;
-        let file = tmp.as_file().try_clone().map_err(|e| AudioError::io(path, "cannot write", e))?;
+        let file = tmp
+            .as_file()
+            .try_clone()
+            .map_err(|e| AudioError::io(path, "cannot write", e))?;
         let spec = hound::WavSpec {
             channels: channels as u16,
             sample_rate,
@@ -110,8 +125,8 @@ impl WavWriter {
                 SampleFormat::Float32 => hound::SampleFormat::Float,
             },
         };
-        let writer = hound::WavWriter::new(BufWriter::new(file), spec)
-            .map_err(|e| hound_err(path, e))?;
+        let writer =
+            hound::WavWriter::new(BufWriter::new(file), spec).map_err(|e| hound_err(path, e))?;
         Ok(Self {
             writer: Some(writer),
             tmp: Some(tmp),
@@ -143,7 +158,10 @@ impl WavWriter {
     /// [`finish`](Self::finish) is called.
     pub fn write(&mut self, samples: &[f32]) -> Result<(), AudioError> {
         let Some(w) = self.writer.as_mut() else {
-            return Err(AudioError::Write { path: self.path.clone(), detail: "writer already failed".into() });
+            return Err(AudioError::Write {
+                path: self.path.clone(),
+                detail: "writer already failed".into(),
+            });
         };
         let res: Result<(), hound::Error> = (|| {
             match self.format {
@@ -158,7 +176,11 @@ impl WavWriter {
                             self.nonfinite += 1;
                             0.0
                         };
-                        w.write_sample((x.clamp(-1.0, 1.0) * 32768.0).round().clamp(-32768.0, 32767.0) as i16)?;
+                        w.write_sample(
+                            (x.clamp(-1.0, 1.0) * 32768.0)
+                                .round()
+                                .clamp(-32768.0, 32767.0) as i16,
+                        )?;
                     }
                 }
                 SampleFormat::Float32 => {
@@ -189,7 +211,7 @@ impl WavWriter {
     /// Completes the header, flushes the data to disk and renames the file into place.
     pub fn finish(mut self) -> Result<WriteReport, AudioError> {
         let path = self.path.clone();
-        if self.samples % self.channels as u64 != 0 {
+        if !self.samples.is_multiple_of(self.channels as u64) {
             return Err(AudioError::Write {
                 path,
                 detail: format!(
@@ -203,15 +225,22 @@ impl WavWriter {
             detail: "writer already failed".into(),
         })?;
         writer.finalize().map_err(|e| hound_err(&path, e))?;
-        let tmp = self.tmp.take().expect("temp file lives as long as the writer");
-        tmp.as_file().sync_all().map_err(|e| AudioError::io(&path, "cannot write", e))?;
+        let tmp = self
+            .tmp
+            .take()
+            .expect("temp file lives as long as the writer");
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| AudioError::io(&path, "cannot write", e))?;
         #[cfg(unix)]
         {
             // NamedTempFile is created 0600; give the result ordinary file permissions.
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
         }
-        tmp.persist(&path).map_err(|e| AudioError::io(&path, "cannot move the finished file into place", e.error))?;
+        tmp.persist(&path).map_err(|e| {
+            AudioError::io(&path, "cannot move the finished file into place", e.error)
+        })?;
         Ok(WriteReport {
             path,
             frames: self.samples / self.channels as u64,
@@ -224,12 +253,19 @@ impl WavWriter {
 fn hound_err(path: &Path, e: hound::Error) -> AudioError {
     match e {
         hound::Error::IoError(e) => AudioError::io(path, "cannot write", e),
-        e => AudioError::Write { path: path.to_path_buf(), detail: e.to_string() },
+        e => AudioError::Write {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        },
     }
 }
 
 /// Writes `audio` to a WAV file at `path` atomically (see [`WavWriter`]).
-pub fn write_wav(path: impl AsRef<Path>, audio: &Audio, format: SampleFormat) -> Result<WriteReport, AudioError> {
+pub fn write_wav(
+    path: impl AsRef<Path>,
+    audio: &Audio,
+    format: SampleFormat,
+) -> Result<WriteReport, AudioError> {
     let mut w = WavWriter::create(path, audio.sample_rate, audio.channels, format)?;
     w.write(&audio.samples)?;
     w.finish()

@@ -153,7 +153,12 @@ impl StreamResampler {
             return Err(ResampleError::InvalidBlock);
         }
         if from == to {
-            return Ok(Self { from, to, max_block_in, inner: None });
+            return Ok(Self {
+                from,
+                to,
+                max_block_in,
+                inner: None,
+            });
         }
         let (block_in, block_out) = block_sizes(from, to);
         let rs = Fft::<f32>::new_custom(
@@ -165,7 +170,11 @@ impl StreamResampler {
             WindowFunction::BlackmanHarris2,
             FixedSync::Both,
         )
-        .map_err(|e| ResampleError::Construction { from, to, detail: e.to_string() })?;
+        .map_err(|e| ResampleError::Construction {
+            from,
+            to,
+            detail: e.to_string(),
+        })?;
         if rs.input_frames_next() != block_in || rs.output_frames_next() != block_out {
             return Err(ResampleError::Construction {
                 from,
@@ -234,7 +243,8 @@ impl StreamResampler {
     pub fn max_output_len(&self, input_len: usize) -> usize {
         match &self.inner {
             None => input_len,
-            Some(i) => (i.block_in - 1 + input_len) / i.block_in * i.block_out,
+            // At most `block_in - 1` samples are pending, so at most ceil(n / block_in) blocks complete.
+            Some(i) => input_len.div_ceil(i.block_in) * i.block_out,
         }
     }
 
@@ -323,8 +333,8 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Vec<f32> {
     if from == to {
         return x.to_vec();
     }
-    let mut rs = StreamResampler::new(from, to, x.len().max(1))
-        .unwrap_or_else(|e| panic!("resample: {e}"));
+    let mut rs =
+        StreamResampler::new(from, to, x.len().max(1)).unwrap_or_else(|e| panic!("resample: {e}"));
     let want = resampled_len(x.len(), from, to);
     let delay = rs.delay_out();
     let mut out = Vec::with_capacity(rs.max_output_len(x.len()) + rs.max_flush_len());
@@ -341,7 +351,10 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Vec<f32> {
 /// # Panics
 /// If either rate or `channels` is zero.
 pub fn resample_interleaved(x: &[f32], channels: usize, from: u32, to: u32) -> Vec<f32> {
-    assert!(channels > 0, "resample_interleaved: channels must be at least 1");
+    assert!(
+        channels > 0,
+        "resample_interleaved: channels must be at least 1"
+    );
     if from == to {
         return x.to_vec();
     }
@@ -368,7 +381,14 @@ mod tests {
 
     #[test]
     fn block_sizes_are_even_and_long_enough() {
-        for &(f, t) in &[(44_100, 16_000), (48_000, 16_000), (16_000, 44_100), (8_000, 16_000), (22_050, 16_000), (192_000, 16_000)] {
+        for &(f, t) in &[
+            (44_100, 16_000),
+            (48_000, 16_000),
+            (16_000, 44_100),
+            (8_000, 16_000),
+            (22_050, 16_000),
+            (192_000, 16_000),
+        ] {
             let (bi, bo) = block_sizes(f, t);
             assert_eq!(bi % 2, 0);
             assert_eq!(bo % 2, 0);
