@@ -207,3 +207,69 @@ fn dc_gain_is_unity() {
         assert!((v - 0.5).abs() < 1e-3, "{v}");
     }
 }
+
+mod no_alloc {
+    use super::*;
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Counts allocations made by the current thread.
+    struct Counting;
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    fn allocs() -> usize {
+        ALLOCS.with(|c| c.get())
+    }
+
+    #[test]
+    fn process_and_flush_do_not_allocate() {
+        // The counter works.
+        let a0 = allocs();
+        drop(std::hint::black_box(Vec::<u8>::with_capacity(8)));
+        assert!(allocs() > a0);
+
+        for &(from, to) in &[(48_000u32, 16_000u32), (16_000, 44_100), (44_100, 16_000)] {
+            let x = test_signal(from, 20_000);
+            let max_block = 480;
+            let mut rs = StreamResampler::new(from, to, max_block).unwrap();
+            let mut out = Vec::with_capacity(rs.output_capacity().max(rs.max_flush_len()));
+            let mut lcg = Lcg(7);
+            let before = allocs();
+            let mut pos = 0;
+            while pos < x.len() {
+                let n = lcg.next(max_block).min(x.len() - pos);
+                out.clear();
+                rs.process(&x[pos..pos + n], &mut out);
+                pos += n;
+            }
+            out.clear();
+            rs.flush(&mut out);
+            rs.reset();
+            assert_eq!(
+                allocs() - before,
+                0,
+                "{from}->{to}: the streaming path allocated"
+            );
+        }
+    }
+}
