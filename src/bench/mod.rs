@@ -354,6 +354,9 @@ pub struct LatencyProbe {
     pub algorithmic_ms: f64,
     /// Delay between probe and output found by cross-correlation, ms.
     pub measured_ms: f64,
+    /// Extra worst-case block buffering of the resamplers, ms (0 at 16 kHz): not part of the
+    /// stream delay that cross-correlation sees, but a live device waits for it.
+    pub buffering_ms: f64,
     /// Normalised correlation at the found delay (near 1: the output is the probe, delayed;
     /// low values mean the denoiser changed the probe a lot and the delay is less certain).
     pub correlation: f64,
@@ -408,6 +411,7 @@ pub fn measure_engine_latency(denoiser: Box<dyn ChunkDenoiser>, cfg: &StreamerCo
     Ok(LatencyProbe {
         algorithmic_ms: lat.total_ms(),
         measured_ms: lag as f64 * 1000.0 / rate as f64,
+        buffering_ms: lat.buffering_ms(),
         correlation: correlation_at(&probe, &out, lag),
     })
 }
@@ -427,6 +431,7 @@ pub fn measure_rnnoise_latency(rate: u32) -> anyhow::Result<LatencyProbe> {
     Ok(LatencyProbe {
         algorithmic_ms: algorithmic as f64 * 1000.0 / rate as f64,
         measured_ms: lag as f64 * 1000.0 / rate as f64,
+        buffering_ms: s.buffering_ms(),
         correlation: correlation_at(&probe, &out, lag),
     })
 }

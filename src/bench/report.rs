@@ -52,6 +52,8 @@ pub struct Row {
     pub algorithmic_latency_ms: Option<f64>,
     /// End-to-end latency measured with a chirp by cross-correlation, ms.
     pub measured_latency_ms: Option<f64>,
+    /// Worst-case resampler block buffering on top of the stream delay, ms (0 at 16 kHz).
+    pub buffering_ms: Option<f64>,
     /// Normalised correlation at the measured delay (confidence of the measurement).
     pub latency_correlation: Option<f64>,
     /// Per-call processing time after warm-up.
@@ -167,7 +169,8 @@ impl Report {
         }
         s += "\nchunk ms: audio per model call (the real-time budget of one call; RNNoise: one 10 ms frame). \
               Latencies: algorithmic from the configuration, measured with a chirp through the threaded engine \
-              (RNNoise: through its streaming resampler + frame loop) by cross-correlation. \
+              (RNNoise: through its streaming resampler + frame loop) by cross-correlation; resampler block \
+              buffering (`buffering_ms` in the JSON, 0 when the probe rate is 16 kHz for restoregrad / 48 kHz for RNNoise) comes on top for a live device. \
               Per-call times after warm-up; RTF = processing time / audio time over the whole streaming path; \
               1/RTF is the headroom. Quality: mean over the audio set, outputs aligned by the known delay.\n";
         s

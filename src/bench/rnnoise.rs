@@ -61,6 +61,14 @@ impl RnnoiseStream {
         ((self.up.delay_out() + RNNOISE_FRAME) as f64 * r + self.down.delay_out() as f64).round() as usize
     }
 
+    /// Worst-case block buffering of the two resamplers in ms (input waiting for a complete
+    /// block; 0 at 48 kHz). The 480-sample frame itself is part of the algorithmic delay.
+    pub fn buffering_ms(&self) -> f64 {
+        let up = if self.up.is_identity() { 0.0 } else { (self.up.block_in() - 1) as f64 / self.rate as f64 };
+        let down = if self.down.is_identity() { 0.0 } else { (self.down.block_in() - 1) as f64 / RNNOISE_RATE as f64 };
+        (up + down) * 1000.0
+    }
+
     /// Durations of every `process_frame` call so far (one per 10 ms frame).
     pub fn frame_times(&self) -> &[Duration] {
         &self.times

@@ -31,7 +31,7 @@ use crate::MODEL_RATE;
 /// Arguments of `restoregrad bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// A run of about a minute: steps 1,2,6, C=4, all threads, 4 s of audio.
+    /// A short run (well under a minute): steps 1,2,3,6 at C=4 with all threads.
     #[arg(long)]
     pub quick: bool,
     /// Model folder (config.json + weights.bpk); the shipped model if unset.
@@ -43,7 +43,7 @@ pub struct BenchArgs {
     /// Also draw bench.png: latency vs real-time factor vs quality.
     #[arg(long)]
     pub plot: bool,
-    /// Reverse-step counts to measure, comma-separated (default 1,2,3,6; quick 1,2,6).
+    /// Reverse-step counts to measure, comma-separated (default 1,2,3,6).
     #[arg(long, value_delimiter = ',')]
     pub steps: Option<Vec<usize>>,
     /// Frames per model call (C; 8 ms each) to measure, comma-separated (default 2,4,16; quick 4).
@@ -59,7 +59,7 @@ pub struct BenchArgs {
     /// fixtures, tests/fixtures).
     #[arg(long)]
     pub audio: Option<PathBuf>,
-    /// Use at most this many seconds of each file (default: all; quick: 4 s of the first file).
+    /// Use at most this many seconds of each file (default: all).
     #[arg(long)]
     pub max_audio_s: Option<f64>,
     /// Rate of the latency probe in Hz (16000: no resampling; 48000 adds the engine's resamplers
@@ -118,7 +118,7 @@ fn mib(b: Option<u64>) -> Option<f64> {
 pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
     let started = Instant::now();
     let quick = args.quick;
-    let steps = dedup(args.steps.clone().unwrap_or_else(|| if quick { vec![1, 2, 6] } else { vec![1, 2, 3, 6] }));
+    let steps = dedup(args.steps.clone().unwrap_or_else(|| vec![1, 2, 3, 6]));
     let chunks = dedup(args.chunk_frames.clone().unwrap_or_else(|| if quick { vec![4] } else { vec![2, 4, 16] }));
     let threads = parse_threads(
         &args.threads.clone().unwrap_or_else(|| if quick { vec!["all".into()] } else { vec!["1".into(), "all".into()] }),
@@ -148,11 +148,7 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
         )?,
     };
     let mut pairs = load_pairs(&audio_dir)?;
-    let max_s = args.max_audio_s.or(quick.then_some(4.0));
-    if quick {
-        pairs.truncate(1);
-    }
-    if let Some(s) = max_s {
+    if let Some(s) = args.max_audio_s {
         anyhow::ensure!(s > 0.5, "--max-audio-s must be above 0.5 s");
         pairs = pairs.into_iter().map(|p| p.truncated(s)).collect();
     }
@@ -249,6 +245,7 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
         chunk_audio_ms: Some(RNNOISE_FRAME as f64 * 1000.0 / RNNOISE_RATE as f64),
         algorithmic_latency_ms: Some(rn_lat.algorithmic_ms),
         measured_latency_ms: Some(rn_lat.measured_ms),
+        buffering_ms: Some(rn_lat.buffering_ms),
         latency_correlation: Some(rn_lat.correlation),
         chunk_times: ChunkTimes::from_durations(&rn_times, 0),
         rtf: Some(rn_rtf),
@@ -310,6 +307,7 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
                 probe.map_or(m.latency_samples as f64 * 1000.0 / MODEL_RATE as f64, |p| p.algorithmic_ms),
             ),
             measured_latency_ms: probe.map(|p| p.measured_ms),
+            buffering_ms: probe.map(|p| p.buffering_ms),
             latency_correlation: probe.map(|p| p.correlation),
             chunk_times: m.chunk_times,
             rtf: Some(rtf),
@@ -339,6 +337,7 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
         chunk_audio_ms: None,
         algorithmic_latency_ms: None,
         measured_latency_ms: None,
+        buffering_ms: None,
         latency_correlation: None,
         chunk_times: None,
         rtf: None,
