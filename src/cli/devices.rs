@@ -44,21 +44,31 @@ pub fn run(args: DevicesArgs, _g: Globals) -> anyhow::Result<()> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
+        return emit(serde_json::to_string_pretty(&v)? + "\n");
     }
     if devices.is_empty() {
-        println!("no audio devices found");
-        return Ok(());
+        return emit("no audio devices found\n".into());
     }
-    println!("{:>3}  {:<40} {:<28} {:<28}", "#", "name", "default input", "default output");
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    writeln!(out, "{:>3}  {:<40} {:<28} {:<28}", "#", "name", "default input", "default output")?;
     for d in &devices {
         let mut name = d.name.clone();
         if d.is_default_input || d.is_default_output {
             name += " *";
         }
-        println!("{:>3}  {:<40} {:<28} {:<28}", d.index, name, fmt(&d.input), fmt(&d.output));
+        writeln!(out, "{:>3}  {:<40} {:<28} {:<28}", d.index, name, fmt(&d.input), fmt(&d.output))?;
     }
-    println!("(* = a default device; select with --input/--output NAME or INDEX)");
-    Ok(())
+    writeln!(out, "(* = a default device; select with --input/--output NAME or INDEX)")?;
+    emit(out)
+}
+
+/// Writes to stdout; a closed pipe (`restoregrad devices | head`) is not an error.
+#[cfg(feature = "live")]
+fn emit(text: String) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
