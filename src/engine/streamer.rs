@@ -36,6 +36,9 @@
 //! the enhanced ones. Bypass (user-requested or as a degradation) outputs the noisy frames
 //! unchanged; since switching happens per frame in the STFT domain, the synthesis overlap-add
 //! cross-fades every transition over a window.
+//!
+//! A bypassed chunk is not shown to the denoiser (that is what saves the time), so its recurrent
+//! state simply continues from the last processed chunk when quality returns.
 
 use crate::dsp::stft::{StftAnalyzer, StftConfig, StftSynthesizer};
 use crate::dsp::Complex32;
