@@ -11,7 +11,8 @@ pub struct ExportArgs {
     /// The run folder given to `restoregrad train --out`.
     #[arg(long)]
     pub run: PathBuf,
-    /// Which weights: `best` (best validation score) or `last` (latest checkpoint).
+    /// Which weights: `best` (best validation EMA), `last` (latest checkpoint's EMA) or `raw`
+    /// (latest checkpoint's training weights, not averaged).
     #[arg(long, default_value = "best")]
     pub checkpoint: String,
     /// The model folder to write (config.json, weights.bpk; MODEL_CARD.md kept if present).
@@ -24,7 +25,9 @@ pub fn run(a: ExportArgs, g: Globals) -> anyhow::Result<()> {
     let device = parse_device("cpu").map_err(anyhow::Error::msg)?;
     crate::train::export_checkpoint(&a.run, &a.checkpoint, &a.out, &device)?;
     if !g.quiet {
+        let (cfg, model) = crate::model::load_model(&a.out, &device)?;
         println!("wrote {}", a.out.display());
+        println!("{}", crate::model::io::summary(&cfg, &model));
     }
     Ok(())
 }

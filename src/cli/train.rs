@@ -34,7 +34,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1.0)]
     pub segment_secs: f32,
     /// Peak learning rate (linear warm-up, cosine decay to 10%).
-    #[arg(long, default_value_t = 2e-3)]
+    #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
     /// Validate (and keep the best EMA model) every N steps.
     #[arg(long, default_value_t = 500)]

@@ -90,8 +90,11 @@ pub struct ModelConfig {
     /// Which prior.
     #[config(default = "PriorMode::Learned")]
     pub prior: PriorMode,
-    /// Lower clamp of predicted log-variances.
-    #[config(default = -9.0)]
+    /// Lower clamp of predicted log-variances. It bounds the Mahalanobis weight 1/σ² of L_DM:
+    /// CDiffuSE's combined-noise target also holds the (y − x0) part, which is not scaled by
+    /// Σ, so a tiny σ in a silent bin would otherwise dominate the whole loss (measured: with
+    /// −9 the denoiser had not learned the sampler's start time after 500 steps).
+    #[config(default = -4.0)]
     pub logvar_min: f64,
     /// Upper clamp of predicted log-variances.
     #[config(default = 1.0)]
@@ -106,7 +109,8 @@ pub struct ModelConfig {
     #[config(default = 1.0)]
     pub lambda: f64,
     /// γ: weight of an auxiliary clean-estimate loss on x̂0 (0 gives the paper's loss exactly).
-    #[config(default = 1.0)]
+    /// The compressed spectra are small (mean x0² ≈ 0.004), so it needs a large weight to count.
+    #[config(default = 30.0)]
     pub gamma: f64,
 }
 

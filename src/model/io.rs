@@ -124,3 +124,18 @@ pub fn load_enhancer(path: Option<&Path>, device: &Device, seed: u64) -> Result<
     let (cfg, model) = load_model(&dir, device)?;
     Ok(super::Enhancer::new(cfg, model, device.clone(), seed))
 }
+
+/// A one-paragraph description of a model's size and cost (for model cards and `export`).
+pub fn summary(cfg: &ModelConfig, model: &RestoreGrad) -> String {
+    let denoiser = model.denoiser.num_params();
+    let prior = model.prior_net.as_ref().map_or(0, |p| p.num_params());
+    let (macs, prior_macs) = cfg.macs_per_frame();
+    format!(
+        "prior: {}; parameters: denoiser {denoiser}, prior net {prior}; cost: {:.2} MFLOP per frame per step \
+         (+{:.2} MFLOP per frame for the prior net), {:.0} frames/s at 16 kHz",
+        cfg.prior,
+        2.0 * macs as f64 / 1e6,
+        2.0 * prior_macs as f64 / 1e6,
+        crate::MODEL_RATE as f64 / cfg.hop as f64
+    )
+}

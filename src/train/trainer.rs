@@ -252,18 +252,22 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
     Ok(())
 }
 
-/// Writes the EMA weights of a run's checkpoint (`which` = "last") or its best validation
-/// model (`which` = "best") as a model folder.
+/// Writes the EMA weights of a run's checkpoint (`which` = "last"), its best validation model
+/// ("best") or the raw, non-averaged weights of its checkpoint ("raw") as a model folder.
 pub fn export_checkpoint(run: &Path, which: &str, out: &Path, device: &Device) -> Result<()> {
     let cfg = load_config(&run.join("config.json"))?;
     let weights = match which {
         "best" => run.join("best").join(crate::model::io::WEIGHTS_FILE),
         "last" => run.join("checkpoint").join("ema.bpk"),
-        other => bail!("unknown checkpoint {other:?}: use best or last"),
+        "raw" => run.join("checkpoint").join("train.bpk"),
+        other => bail!("unknown checkpoint {other:?}: use best, last or raw"),
     };
-    let model = RestoreGrad::new(&cfg, device)
-        .try_load_file(&weights)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", weights.display()))?;
+    let model = if which == "raw" {
+        TrainModel::new(&cfg, device).try_load_file(&weights).map(|m| m.model)
+    } else {
+        RestoreGrad::new(&cfg, device).try_load_file(&weights)
+    }
+    .map_err(|e| anyhow::anyhow!("{}: {e}", weights.display()))?;
     let card = out.join("MODEL_CARD.md");
     let keep_card = card.is_file();
     save_model(out, &cfg, &model, None)?;
