@@ -52,7 +52,7 @@ pub struct BenchArgs {
     /// Compute thread counts, comma-separated numbers or `all` (default 1,all; quick all).
     #[arg(long, value_delimiter = ',')]
     pub threads: Option<Vec<String>>,
-    /// Devices: cpu, cuda[:N], vulkan (default cpu, plus cuda when built with it).
+    /// Devices: cpu, cuda (or cuda:N), vulkan (default cpu, plus cuda when built with it).
     #[arg(long, value_delimiter = ',')]
     pub device: Option<Vec<String>>,
     /// Folder with clean/ and noisy/ subfolders of matching files (default: the committed
