@@ -53,6 +53,9 @@ pub struct EnhanceArgs {
     /// Write 32-bit float WAV instead of 16-bit PCM.
     #[arg(long)]
     pub float: bool,
+    /// Run RNNoise (the nnnoiseless crate) instead of the model, for side-by-side comparisons.
+    #[arg(long, conflicts_with_all = ["model", "steps", "seed"])]
+    pub rnnoise: bool,
 }
 
 /// Per-channel state: 16 kHz in, streamer, back to the file rate.
@@ -178,6 +181,20 @@ fn enhance_file(
     Ok((frames_in as f64 / rate as f64, started.elapsed().as_secs_f64()))
 }
 
+/// RNNoise on one file (whole-file, per channel), written the same way.
+fn rnnoise_file(input: &Path, output: &Path, args: &EnhanceArgs) -> Result<(f64, f64)> {
+    ensure_distinct(input, output)?;
+    let started = Instant::now();
+    let audio = crate::audio::read_audio(input)?;
+    let chans = (0..audio.channels)
+        .map(|c| crate::bench::rnnoise::rnnoise_enhance(&audio.channel(c), audio.sample_rate).map(|(y, _)| y))
+        .collect::<Result<Vec<_>>>()?;
+    let out = crate::audio::Audio::from_channels(audio.sample_rate, &chans);
+    let fmt = if args.float { SampleFormat::Float32 } else { SampleFormat::Pcm16 };
+    crate::audio::write_wav(output, &out, fmt)?;
+    Ok((audio.duration_secs(), started.elapsed().as_secs_f64()))
+}
+
 fn output_for(input: &Path, args: &EnhanceArgs) -> PathBuf {
     match (&args.output, &args.out_dir) {
         (Some(o), _) => o.clone(),
@@ -200,9 +217,10 @@ pub fn run(args: EnhanceArgs, g: Globals) -> Result<()> {
     let device = parse_device(&args.device).map_err(anyhow::Error::msg)?;
     let dir = match &args.model {
         Some(p) => p.clone(),
+        None if args.rnnoise => PathBuf::new(),
         None => default_model_dir()?,
     };
-    let (cfg, model) = load_model(&dir, &device)?;
+    let loaded = if args.rnnoise { None } else { Some(load_model(&dir, &device)?) };
     let multi = MultiProgress::new();
     if g.quiet {
         multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -215,7 +233,11 @@ pub fn run(args: EnhanceArgs, g: Globals) -> Result<()> {
     for input in &args.inputs {
         let output = output_for(input, &args);
         file_bar.set_message(input.display().to_string());
-        match enhance_file(input, &output, &cfg, &model, &args, &device, &file_bar) {
+        let result = match &loaded {
+            Some((cfg, model)) => enhance_file(input, &output, cfg, model, &args, &device, &file_bar),
+            None => rnnoise_file(input, &output, &args),
+        };
+        match result {
             Ok((secs, took)) => {
                 if g.verbose > 0 {
                     multi.suspend(|| eprintln!("{}: {secs:.2} s of audio in {took:.2} s (RTF {:.3})", output.display(), took / secs.max(1e-9)));
