@@ -312,6 +312,9 @@ mod plot {
                         .configure_mesh()
                         .x_desc(xdesc)
                         .y_desc(ydesc)
+                        .x_labels(8)
+                        .y_labels(8)
+                        .light_line_style(WHITE)
                         .x_label_formatter(&fmt_num)
                         .y_label_formatter(&fmt_num)
                         .draw().map_err(|e| err(&e))?;
