@@ -154,7 +154,7 @@ impl ModelConfig {
         let enc = (f / 2) * 4 * c1 * k + (f / 4) * c1 * c2 * k + (f / 8) * c2 * c3 * k;
         let bottleneck = flat * h + 3 * (h + h) * h + h * flat;
         // Transposed convs (kernel 4) over their inputs, with skip concatenation doubling inputs.
-        let dec = (f / 8) * (2 * c3) * c2 * 4 + (f / 4) * (2 * c2) * c1 * 4 + (f / 2) * (2 * c1) * 2 * 4;
+        let dec = (f / 8) * (2 * c3) * c2 * 4 + (f / 4) * (2 * c2) * c1 * 4 + (f / 2) * (2 * c1) * 6 * 4 + f * 8;
         let time = self.time_dim * 2 * h + 2 * h * 2 * h; // once per call, not per frame; upper bound
         let pc = self.prior_channels;
         let prior = f * (3 * pc * k + 2 * pc * pc * k + pc * k);

@@ -63,7 +63,7 @@ impl Denoiser {
             time2: LinearConfig::new(2 * h, 2 * h).init(device),
             dec3: freq_upconv(2 * c3, c2, device),
             dec2: freq_upconv(2 * c2, c1, device),
-            dec1: freq_upconv(2 * c1, 2, device),
+            dec1: freq_upconv(2 * c1, 6, device),
             c3,
             hidden: h,
         }
@@ -80,8 +80,14 @@ impl Denoiser {
     /// - `state`: `[B, H]` GRU state from the previous chunk, or `None` at a stream start
     ///
     /// Returns the noise estimate `[B, 2, T, F]` and the GRU state after the last frame `[B, H]`.
+    ///
+    /// The estimate is `D + K1 ⊙ x_t + K2 ⊙ y` (complex products per bin): the decoder's direct
+    /// output `D` plus two complex masks applied to the inputs. The U-Net's lowest skip is at half
+    /// the frequency resolution, so without the masks it could not reproduce the per-bin detail
+    /// the noise target has at the start of sampling (measured: x̂0 there was worse than y).
     pub fn forward(&self, x: Tensor<4>, time_emb: Tensor<2>, state: Option<Tensor<2>>) -> (Tensor<4>, Tensor<2>) {
         let [b, _, t, f] = x.dims();
+        let inputs = x.clone();
         let h = self.hidden;
         let e1 = silu(self.enc1.forward(x)); // [B, c1, T, F/2]
         let e2 = silu(self.enc2.forward(e1.clone())); // [B, c2, T, F/4]
@@ -98,8 +104,17 @@ impl Denoiser {
         let d = z.reshape([b, t, self.c3, f / 8]).swap_dims(1, 2); // [B, c3, T, F/8]
         let d = silu(self.dec3.forward(Tensor::cat(vec![d, e3], 1))); // [B, c2, T, F/4]
         let d = silu(self.dec2.forward(Tensor::cat(vec![d, e2], 1))); // [B, c1, T, F/2]
-        let out = self.dec1.forward(Tensor::cat(vec![d, e1], 1)); // [B, 2, T, F]
-        (out, last)
+        let out = self.dec1.forward(Tensor::cat(vec![d, e1], 1)); // [B, 6, T, F]
+        let part = |t: &Tensor<4>, c: usize| t.clone().slice([0..b, c..c + 1, 0..t.dims()[2], 0..f]); // [B, 1, T, F]
+        let cmul = |k: usize, v: usize| {
+            let (kr, ki, vr, vi) = (part(&out, k), part(&out, k + 1), part(&inputs, v), part(&inputs, v + 1));
+            (kr.clone() * vr.clone() - ki.clone() * vi.clone(), kr * vi + ki * vr) // ([B,1,T,F], [B,1,T,F])
+        };
+        let (ar, ai) = cmul(2, 0); // K1 ⊙ x_t
+        let (br, bi) = cmul(4, 2); // K2 ⊙ y
+        let re = part(&out, 0) + ar + br; // [B, 1, T, F]
+        let im = part(&out, 1) + ai + bi; // [B, 1, T, F]
+        (Tensor::cat(vec![re, im], 1), last) // [B, 2, T, F]
     }
 }
 

@@ -206,7 +206,7 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
         }
         let grads = GradientsParams::from_grads(terms.total.backward(), &model);
         model = optim.step(lr, model, grads);
-        ema_model = ema::update(ema_model, &model.model.valid(), opts.ema_decay.min(1.0 - 1.0 / (state.step as f64 + 2.0)));
+        ema_model = ema::update(ema_model, &model.model.valid(), opts.ema_decay.min((1.0 + state.step as f64) / (10.0 + state.step as f64)));
         state.step += 1;
         state.elapsed_s = base_elapsed + started.elapsed().as_secs_f64();
         for (s, v) in sums.iter_mut().zip(vals) {
