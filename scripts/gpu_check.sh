@@ -23,8 +23,11 @@
 # disagree, or the GPU device failed), 2 usage or setup error.
 #
 # Arguments and environment:
-#   --bin PATH      the restoregrad binary (default $RESTOREGRAD_BIN, else .gpu/restoregrad, else
-#                   target/release/restoregrad); built with `--features vulkan` (or cuda).
+#   --bin PATH      the restoregrad binary (default $RESTOREGRAD_BIN, else .gpu/restoregrad,
+#                   .gpu/restoregrad.gz, .gpu/restoregrad.xz, target/release/restoregrad); built with
+#                   `--features vulkan` (or cuda). A .gz or .xz file is unpacked to a temporary folder
+#                   first: the vulkan binary is ~86 MB stripped, over the device tool's 64 MiB, ~22 MB
+#                   gzipped.
 #   --model DIR     model folder (config.json + weights.bpk; default $RESTOREGRAD_MODEL, else
 #                   .gpu/model if present, else the binary's own default: models/default).
 #   --device NAME   GPU device to check (default vulkan).
@@ -54,13 +57,21 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
 if [ -z "$BIN" ]; then
-  for c in .gpu/restoregrad target/release/restoregrad; do
-    if [ -x "$c" ]; then BIN=$c; break; fi
+  for c in .gpu/restoregrad .gpu/restoregrad.gz .gpu/restoregrad.xz target/release/restoregrad; do
+    if [ -f "$c" ]; then BIN=$c; break; fi
   done
 fi
 [ -n "$BIN" ] || die "no restoregrad binary: pass --bin PATH (build it with: cargo build --release --features vulkan)"
-[ -x "$BIN" ] || die "$BIN is not an executable file"
+[ -f "$BIN" ] || die "$BIN: no such file"
+case "$BIN" in
+  *.gz) gzip -dc "$BIN" >"$WORK/restoregrad" || die "cannot gunzip $BIN"; BIN=$WORK/restoregrad; chmod +x "$BIN" ;;
+  *.xz) xz -dc "$BIN" >"$WORK/restoregrad" || die "cannot unxz $BIN"; BIN=$WORK/restoregrad; chmod +x "$BIN" ;;
+esac
+[ -x "$BIN" ] || die "$BIN is not executable"
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 if [ -z "$MODEL" ] && [ -f .gpu/model/config.json ]; then MODEL=.gpu/model; fi
 MODEL_ARGS=()
@@ -77,8 +88,6 @@ RESULTS=${OUT:-$ROOT/gpu-check-results}
 mkdir -p "$RESULTS"
 LOG=$RESULTS/gpu_check.log
 : >"$LOG"
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
 say() { echo "$*" | tee -a "$LOG"; }
 # Runs a command, its output into the log and onto the terminal; keeps its exit status.
 logged() { set +e; "$@" 2>&1 | tee -a "$LOG"; local rc=${PIPESTATUS[0]}; set -e; return "$rc"; }
