@@ -48,6 +48,12 @@ pub struct TrainArgs {
     /// Validation mixtures per SNR (0/5/10/15 dB).
     #[arg(long, default_value_t = 6)]
     pub val_per_snr: usize,
+    /// Fraction of items drawn at the fast sampler's times (the rest uniform over [1, T]).
+    #[arg(long, default_value_t = 0.5)]
+    pub fast_fraction: f32,
+    /// How many of the fast sampler's noisiest times those items use (1-6).
+    #[arg(long, default_value_t = 6)]
+    pub fast_pool: usize,
     /// η: weight of the latent regulariser.
     #[arg(long)]
     pub eta: Option<f64>,
@@ -95,6 +101,8 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         ckpt_every: a.ckpt_every.max(1),
         val_sampling_steps: a.val_sampling_steps,
         val_per_snr: a.val_per_snr,
+        fast_fraction: a.fast_fraction,
+        fast_pool: a.fast_pool,
     };
     train(&a.out, cfg, opts, a.resume, device, g.quiet)
 }

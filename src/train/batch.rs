@@ -9,6 +9,7 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::data::{batch_rng, train_example, Corpus};
+use super::trainer::TrainOptions;
 use crate::dsp::stft::stft;
 use crate::model::config::ModelConfig;
 use crate::model::diffusion::Schedule;
@@ -45,18 +46,19 @@ pub fn planes(cfg: &ModelConfig, x: &[f32], frames: usize, out: &mut Vec<f32>) {
 }
 
 /// Builds the batch of `step` deterministically from (seed, step).
-pub fn make_batch(corpus: &Corpus, cfg: &ModelConfig, schedule: &Schedule, seed: u64, step: u64, batch: usize, seg_len: usize) -> HostBatch {
-    let mut rng = batch_rng(seed, step);
+pub fn make_batch(corpus: &Corpus, cfg: &ModelConfig, schedule: &Schedule, opts: &TrainOptions, step: u64, seg_len: usize) -> HostBatch {
+    let mut rng = batch_rng(opts.seed, step);
+    let batch = opts.batch;
     let frames = seg_len / cfg.hop;
-    let fast: Vec<f64> = schedule.sampling_times(6).expect("6 steps");
+    let fast: Vec<f64> = schedule.sampling_times(opts.fast_pool.clamp(1, 6)).expect("1..=6 steps");
     let (mut clean, mut noisy) = (Vec::new(), Vec::new());
     let (mut times, mut start_form) = (Vec::new(), Vec::new());
     for _ in 0..batch {
         let ex = train_example(corpus, seg_len, &mut rng);
         planes(cfg, &ex.clean, frames, &mut clean);
         planes(cfg, &ex.noisy, frames, &mut noisy);
-        // Half the items at the fast sampler's times (where inference happens), half uniform.
-        if rng.random::<f32>() < 0.5 {
+        // Items at the fast sampler's times (where inference happens), the rest uniform.
+        if rng.random::<f32>() < opts.fast_fraction {
             times.push(fast[rng.random_range(0..fast.len())]);
             start_form.push(rng.random::<f32>() < 0.5);
         } else {
@@ -72,10 +74,8 @@ pub fn make_batch(corpus: &Corpus, cfg: &ModelConfig, schedule: &Schedule, seed:
 pub fn spawn_loader(
     corpus: Arc<Corpus>,
     cfg: ModelConfig,
-    seed: u64,
+    opts: TrainOptions,
     first: u64,
-    last: u64,
-    batch: usize,
     seg_len: usize,
 ) -> (Receiver<HostBatch>, JoinHandle<()>) {
     let (tx, rx) = bounded(3);
@@ -83,8 +83,8 @@ pub fn spawn_loader(
         .name("restoregrad-loader".into())
         .spawn(move || {
             let schedule = Schedule::new(cfg.train_steps, cfg.beta_start, cfg.beta_end);
-            for step in first..last {
-                if tx.send(make_batch(&corpus, &cfg, &schedule, seed, step, batch, seg_len)).is_err() {
+            for step in first..opts.steps {
+                if tx.send(make_batch(&corpus, &cfg, &schedule, &opts, step, seg_len)).is_err() {
                     break;
                 }
             }

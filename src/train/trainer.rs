@@ -56,6 +56,21 @@ pub struct TrainOptions {
     pub val_sampling_steps: usize,
     /// Mixtures per SNR in the validation set.
     pub val_per_snr: usize,
+    /// Fraction of items drawn at the fast sampler's times (the rest uniform over [1, T]).
+    #[serde(default = "default_fast_fraction")]
+    pub fast_fraction: f32,
+    /// How many of the fast sampler's noisiest times those items use (6 = all; 3 = the times
+    /// of 1-3 step sampling).
+    #[serde(default = "default_fast_pool")]
+    pub fast_pool: usize,
+}
+
+fn default_fast_fraction() -> f32 {
+    0.5
+}
+
+fn default_fast_pool() -> usize {
+    6
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -184,7 +199,7 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
     let seg_len = (opts.segment_secs * crate::MODEL_RATE as f32) as usize / cfg.hop * cfg.hop;
-    let (rx, _loader) = spawn_loader(corpus, cfg.clone(), opts.seed, state.step, opts.steps, opts.batch, seg_len);
+    let (rx, _loader) = spawn_loader(corpus, cfg.clone(), opts.clone(), state.step, seg_len);
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(opts.steps) };
     bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}").expect("template"));
     bar.set_position(state.step);
