@@ -32,8 +32,8 @@ pub struct EnhanceArgs {
     /// Output folder: each input is written there as STEM.wav.
     #[arg(long, required_unless_present = "output")]
     pub out_dir: Option<PathBuf>,
-    /// Reverse diffusion steps (1-6): fewer is faster, more may be cleaner.
-    #[arg(long, default_value_t = 2)]
+    /// Reverse diffusion steps (1-6). The shipped model scores best with 1 (README quality table).
+    #[arg(long, default_value_t = 1)]
     pub steps: usize,
     /// Remove at most this many dB of noise (mixes the noisy input back in); unlimited if unset.
     #[arg(long)]

@@ -40,7 +40,7 @@ pub struct LiveArgs {
     pub steps: usize,
     /// Chunk length in milliseconds, rounded to whole 8 ms hops (C = chunk / hop). Latency is
     /// 24 ms + (C-1) x 8 ms at the model rate.
-    #[arg(long, default_value_t = 32.0)]
+    #[arg(long, default_value_t = 16.0)]
     pub chunk_ms: f32,
     /// Lookahead in milliseconds. Only 0 is supported: the denoiser is causal and recurrent, so
     /// future frames cannot improve it; larger values are accepted and ignored with a warning.

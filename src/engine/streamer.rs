@@ -56,9 +56,9 @@ use std::time::{Duration, Instant};
 pub struct StreamerConfig {
     /// STFT geometry (default 512 / 128). The denoiser must expect `stft.n_bins()` bins.
     pub stft: StftConfig,
-    /// C: new frames per denoiser call (default 4). Fixed for the life of a streamer.
+    /// C: new frames per denoiser call (default 2: 32 ms latency, chosen from the README latency table). Fixed for the life of a streamer.
     pub chunk_frames: usize,
-    /// Reverse diffusion steps per call (default 4); runtime-adjustable with [`Streamer::set_steps`].
+    /// Reverse diffusion steps per call (default 1: the shipped model scores best with one step); runtime-adjustable with [`Streamer::set_steps`].
     pub steps: usize,
     /// Attenuation limit in dB (`None`: unlimited). Runtime-adjustable.
     pub atten_lim_db: Option<f32>,
@@ -84,9 +84,9 @@ impl Default for StreamerConfig {
 
 impl StreamerConfig {
     /// Default C.
-    pub const DEFAULT_CHUNK_FRAMES: usize = 4;
+    pub const DEFAULT_CHUNK_FRAMES: usize = 2;
     /// Default number of reverse steps.
-    pub const DEFAULT_STEPS: usize = 4;
+    pub const DEFAULT_STEPS: usize = 1;
 
     /// Sets the STFT geometry.
     pub fn with_stft(mut self, stft: StftConfig) -> Self {
