@@ -150,7 +150,8 @@ fn attenuation_limit_and_bypass() {
         assert!((a - b).abs() < 1e-5);
     }
     // Degradation bypass is dry too and is counted.
-    let mut s = Streamer::new(Box::new(Zero(stft.n_bins())), StreamerConfig::default()).unwrap();
+    // Three steps, so that degrading to one step is a real reduction.
+    let mut s = Streamer::new(Box::new(Zero(stft.n_bins())), StreamerConfig::default().with_steps(3)).unwrap();
     s.set_degrade(Degrade::Bypass);
     let mut out = Vec::new();
     s.feed(&x, &mut out);

@@ -567,7 +567,7 @@ mod tests {
 
     #[test]
     fn engine_probe_finds_the_algorithmic_latency() {
-        let cfg = StreamerConfig::default();
+        let cfg = StreamerConfig::default().with_chunk_frames(4);
         let p = measure_engine_latency(Box::new(IdentityDenoiser { n_bins: 257 }), &cfg, 16000).unwrap();
         assert!((p.measured_ms - p.algorithmic_ms).abs() < 0.2, "{p:?}");
         assert!((p.algorithmic_ms - 48.0).abs() < 1e-9);
