@@ -157,7 +157,7 @@ fn live_engine_runs_on_alsa_file_plugin() {
 
     let t0 = Instant::now();
     let res = Command::new(bin())
-        .args(["live", "--stand-in", "identity", "--duration", "3"])
+        .args(["live", "--stand-in", "identity", "--duration", "3", "--chunk-ms", "32"])
         .env("HOME", dir)
         .env_remove("ALSA_CONFIG_PATH")
         .output()
