@@ -167,15 +167,7 @@ impl WavWriter {
             match self.format {
                 SampleFormat::Pcm16 => {
                     for &x in samples {
-                        let x = if x.is_finite() {
-                            if x.abs() > 1.0 {
-                                self.clipped += 1;
-                            }
-                            x
-                        } else {
-                            self.nonfinite += 1;
-                            0.0
-                        };
+                        let x = counted(x, &mut self.clipped, &mut self.nonfinite);
                         w.write_sample(
                             (x.clamp(-1.0, 1.0) * 32768.0)
                                 .round()
@@ -185,15 +177,7 @@ impl WavWriter {
                 }
                 SampleFormat::Float32 => {
                     for &x in samples {
-                        let x = if x.is_finite() {
-                            if x.abs() > 1.0 {
-                                self.clipped += 1;
-                            }
-                            x
-                        } else {
-                            self.nonfinite += 1;
-                            0.0
-                        };
+                        let x = counted(x, &mut self.clipped, &mut self.nonfinite);
                         w.write_sample(x)?;
                     }
                 }
@@ -269,4 +253,16 @@ pub fn write_wav(
     let mut w = WavWriter::create(path, audio.sample_rate, audio.channels, format)?;
     w.write(&audio.samples)?;
     w.finish()
+}
+
+/// Counts a sample outside [-1, 1] as clipped and replaces a NaN/infinite one with 0.
+fn counted(x: f32, clipped: &mut usize, nonfinite: &mut usize) -> f32 {
+    if !x.is_finite() {
+        *nonfinite += 1;
+        return 0.0;
+    }
+    if x.abs() > 1.0 {
+        *clipped += 1;
+    }
+    x
 }
