@@ -31,8 +31,7 @@ pub struct Enhancer {
     /// GRU state per (step count, step index): each reverse step is its own causal stream.
     states: HashMap<(usize, usize), Tensor<2>>,
     times: HashMap<usize, Vec<f64>>,
-    re: Vec<f32>,
-    im: Vec<f32>,
+    /// Host buffer for a noise draw; moved into its tensor, so nothing is copied.
     noise: Vec<f32>,
 }
 
@@ -50,8 +49,6 @@ impl Enhancer {
             rng: ChaCha8Rng::seed_from_u64(seed),
             states: HashMap::new(),
             times,
-            re: Vec::new(),
-            im: Vec::new(),
             noise: Vec::new(),
         }
     }
@@ -69,7 +66,7 @@ impl Enhancer {
             let v: f32 = StandardNormal.sample(rng);
             v
         }));
-        Tensor::from_data(TensorData::new(self.noise.clone(), [1, 2, t, f]), &self.device) // [1,2,T,F]
+        Tensor::from_data(TensorData::new(std::mem::take(&mut self.noise), [1, 2, t, f]), &self.device) // [1,2,T,F]
     }
 
     /// Denoises compressed planes `y` `[1, 2, T, F]` with `steps` reverse steps, carrying state.
@@ -115,13 +112,13 @@ impl ChunkDenoiser for Enhancer {
         }
         let steps = steps.clamp(1, 6);
         let (alpha, beta) = (self.cfg.compress_alpha as f32, self.cfg.compress_beta as f32);
-        self.re.resize(2 * n_frames * n_freq, 0.0);
-        let (re, im) = self.re.split_at_mut(n_frames * n_freq);
+        // Real then imaginary plane, frame-major: the `[1, 2, T, F]` layout of the tensor.
+        let mut planes = vec![0.0; 2 * n_frames * n_freq];
+        let (re, im) = planes.split_at_mut(n_frames * n_freq);
         compress(noisy, n_bins, n_freq, alpha, beta, re, im);
-        let y = Tensor::<4>::from_data(TensorData::new(self.re.clone(), [1, 2, n_frames, n_freq]), &self.device); // [1,2,T,F]
-        let x0 = self.sample(y, steps);
-        self.im = x0.into_data().try_into_vec::<f32>().expect("f32 model output");
-        let (re, im) = self.im.split_at(n_frames * n_freq);
+        let y = Tensor::<4>::from_data(TensorData::new(planes, [1, 2, n_frames, n_freq]), &self.device); // [1,2,T,F]
+        let x0: Vec<f32> = self.sample(y, steps).into_data().try_into_vec().expect("f32 model output");
+        let (re, im) = x0.split_at(n_frames * n_freq);
         decompress(re, im, n_freq, n_bins, alpha, beta, out);
     }
 
