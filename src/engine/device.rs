@@ -281,6 +281,24 @@ fn error_callback(
     }
 }
 
+/// Expands `$go!(T)` with the Rust sample type of cpal format `$fmt`, or an "unsupported" error:
+/// the one place that lists the formats both stream directions accept.
+macro_rules! with_sample_type {
+    ($fmt:expr, $go:ident) => {
+        match $fmt {
+            SampleFormat::F32 => $go!(f32),
+            SampleFormat::F64 => $go!(f64),
+            SampleFormat::I8 => $go!(i8),
+            SampleFormat::I16 => $go!(i16),
+            SampleFormat::I32 => $go!(i32),
+            SampleFormat::U8 => $go!(u8),
+            SampleFormat::U16 => $go!(u16),
+            SampleFormat::U32 => $go!(u32),
+            f => Err(unsupported(f)),
+        }
+    };
+}
+
 fn unsupported(fmt: SampleFormat) -> anyhow::Error {
     anyhow::anyhow!("unsupported sample format {fmt} (supported: f32, f64, i8, i16, i32, u8, u16, u32)")
 }
@@ -299,17 +317,7 @@ fn build_input(
             build_input_typed::<$t>(dev, sup.config(), ring, dry, counters, err_tx, xruns)
         };
     }
-    match sup.sample_format() {
-        SampleFormat::F32 => go!(f32),
-        SampleFormat::F64 => go!(f64),
-        SampleFormat::I8 => go!(i8),
-        SampleFormat::I16 => go!(i16),
-        SampleFormat::I32 => go!(i32),
-        SampleFormat::U8 => go!(u8),
-        SampleFormat::U16 => go!(u16),
-        SampleFormat::U32 => go!(u32),
-        f => Err(unsupported(f)),
-    }
+    with_sample_type!(sup.sample_format(), go)
 }
 
 fn build_input_typed<T>(
@@ -363,17 +371,7 @@ fn build_output(
             build_output_typed::<$t>(dev, sup.config(), ring, dry, prefill_grow, counters, err_tx, xruns)
         };
     }
-    match sup.sample_format() {
-        SampleFormat::F32 => go!(f32),
-        SampleFormat::F64 => go!(f64),
-        SampleFormat::I8 => go!(i8),
-        SampleFormat::I16 => go!(i16),
-        SampleFormat::I32 => go!(i32),
-        SampleFormat::U8 => go!(u8),
-        SampleFormat::U16 => go!(u16),
-        SampleFormat::U32 => go!(u32),
-        f => Err(unsupported(f)),
-    }
+    with_sample_type!(sup.sample_format(), go)
 }
 
 #[allow(clippy::too_many_arguments)]
