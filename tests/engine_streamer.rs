@@ -1,7 +1,7 @@
 //! Streaming core: latency (impulse), streaming == offline, attenuation limit, bypass, flush.
 
 use restoregrad::dsp::stft::StftConfig;
-use restoregrad::engine::testing::{GainDenoiser, IdentityDenoiser};
+use restoregrad::engine::testing::{DelayedIdentity, GainDenoiser, IdentityDenoiser};
 use restoregrad::engine::{enhance_mono_16k, Degrade, Streamer, StreamerConfig};
 use restoregrad::model::ChunkDenoiser;
 
@@ -64,6 +64,70 @@ fn impulse_latency_matches_latency_samples() {
         // Constant-delay stream: output never lags the input by more than a hop.
         assert!(y.len() + stft.hop > x.len(), "{} vs {}", y.len(), x.len());
     }
+}
+
+#[test]
+fn impulse_latency_with_staggering_includes_the_delayed_chunks() {
+    // A staggered denoiser returns each chunk S-1 calls later; the streamer must report that and
+    // the impulse must come out exactly that late, including the start of a second stream.
+    let stft = StftConfig::default();
+    for (c, s) in [(1usize, 2usize), (2, 2), (2, 3), (4, 3), (3, 6)] {
+        let cfg = StreamerConfig::default().with_chunk_frames(c).with_steps(s).with_stagger(true);
+        let mut st = Streamer::new(Box::new(DelayedIdentity::new(stft.n_bins())), cfg).unwrap();
+        let lat = st.latency_samples();
+        assert_eq!(lat, stft.latency() + (c - 1) * stft.hop + (s - 1) * c * stft.hop);
+        assert_eq!(lat, cfg.latency_samples());
+        for _stream in 0..2 {
+            let mut x = vec![0.0f32; 8000];
+            let pos = 1234;
+            x[pos] = 1.0;
+            let mut y = Vec::new();
+            for chunk in x.chunks(97) {
+                st.feed(chunk, &mut y);
+            }
+            let lag = xcorr_peak(&x, &y, 4000);
+            println!("C={c} S={s} staggered: latency_samples={lat} ({:.1} ms), impulse peak lag={lag}", lat as f32 / 16.0);
+            assert_eq!(lag, lat, "C={c} S={s}");
+            assert!((y[pos + lat] - 1.0).abs() < 1e-4);
+            let e: f32 = y.iter().enumerate().filter(|(i, _)| *i != pos + lat).map(|(_, v)| v.abs()).fold(0.0, f32::max);
+            assert!(e < 1e-4, "residual {e}");
+            // flush emits the delayed tail: exactly fed + latency samples in all.
+            st.flush(&mut y);
+            assert_eq!(y.len(), x.len() + lat);
+        }
+    }
+    // Staggering off gives the undelayed figure with the same denoiser.
+    let cfg = StreamerConfig::default().with_chunk_frames(2).with_steps(3);
+    let st = Streamer::new(Box::new(DelayedIdentity::new(stft.n_bins())), cfg).unwrap();
+    assert_eq!(st.latency_samples(), stft.latency() + stft.hop);
+}
+
+#[test]
+fn staggered_bypass_and_attenuation_use_the_delayed_frames() {
+    // Output frames are mixed with, or replaced by, the noisy frames of the chunk they belong
+    // to, not of the chunk just fed; switching bypass mid-stream keeps the delay constant.
+    let stft = StftConfig::default();
+    let x = noise_signal(16_000, 4);
+    let cfg = StreamerConfig::default().with_chunk_frames(2).with_steps(3).with_stagger(true).with_atten_lim_db(Some(6.0));
+    let mut st = Streamer::new(Box::new(DelayedIdentity::new(stft.n_bins())), cfg).unwrap();
+    let lat = st.latency_samples();
+    let mut y = Vec::new();
+    let third = x.len() / 3;
+    st.feed(&x[..third], &mut y);
+    st.set_degrade(Degrade::Bypass);
+    st.feed(&x[third..2 * third], &mut y);
+    st.set_degrade(Degrade::None);
+    st.feed(&x[2 * third..], &mut y);
+    assert!(st.stats().bypassed_chunks > 0);
+    st.flush(&mut y);
+    assert_eq!(y.len(), x.len() + lat);
+    // Identity output mixed with its own dry frames, or dry frames alone: the input, delayed.
+    let d = x.iter().zip(&y[lat..]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(d < 1e-4, "max abs diff {d}");
+    // Steps above the construction-time count are clamped (the delay cannot grow).
+    st.set_steps(6);
+    assert_eq!(st.config().steps, 3);
+    assert_eq!(st.latency_samples(), lat);
 }
 
 #[test]

@@ -46,7 +46,8 @@ use crate::metrics::{align_delay, estoi, si_sdr};
 use crate::model::ChunkDenoiser;
 use crate::MODEL_RATE;
 
-/// Wraps a denoiser and records the duration of every [`ChunkDenoiser::process`] call.
+/// Wraps a denoiser and records the duration of every [`ChunkDenoiser::process`] (and, for a
+/// staggered denoiser, [`ChunkDenoiser::skip`]) call.
 ///
 /// Durations go into a buffer allocated up front; calls beyond its capacity are still run but
 /// only counted in [`TimedDenoiser::dropped`], so timing never allocates.
@@ -96,6 +97,23 @@ impl ChunkDenoiser for TimedDenoiser<'_> {
     fn reset(&mut self) {
         self.inner.reset()
     }
+    fn set_stagger(&mut self, max_steps: Option<usize>) -> bool {
+        self.inner.set_stagger(max_steps)
+    }
+    fn delay_chunks(&self) -> usize {
+        self.inner.delay_chunks()
+    }
+    /// A bypassed chunk of a staggered stream still runs the chunks in flight: timed as a call.
+    fn skip(&mut self, out: &mut [Complex32]) {
+        let t0 = Instant::now();
+        self.inner.skip(out);
+        let dt = t0.elapsed();
+        if self.times.len() < self.times.capacity() {
+            self.times.push(dt);
+        } else {
+            self.dropped += 1;
+        }
+    }
 }
 
 /// A denoiser shared behind a mutex, so one loaded model can be lent to the threaded engine
@@ -112,6 +130,15 @@ impl<D: ChunkDenoiser> ChunkDenoiser for SharedDenoiser<D> {
     }
     fn reset(&mut self) {
         self.0.lock().expect("denoiser mutex").reset()
+    }
+    fn set_stagger(&mut self, max_steps: Option<usize>) -> bool {
+        self.0.lock().expect("denoiser mutex").set_stagger(max_steps)
+    }
+    fn delay_chunks(&self) -> usize {
+        self.0.lock().expect("denoiser mutex").delay_chunks()
+    }
+    fn skip(&mut self, out: &mut [Complex32]) {
+        self.0.lock().expect("denoiser mutex").skip(out)
     }
 }
 

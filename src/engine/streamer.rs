@@ -21,6 +21,21 @@
 //! that pulls one output sample per input sample then never waits for more than the `hop`-sample
 //! granularity that any block processor has. An impulse test checks this number.
 //!
+//! # Staggered batching
+//!
+//! With [`StreamerConfig::stagger`] the denoiser batches the S reverse steps of S consecutive
+//! chunks into one call ([`crate::model::staggered`]), so a chunk's output comes back
+//! `S - 1` calls after the chunk went in ([`ChunkDenoiser::delay_chunks`]). The streamer keeps
+//! the noisy frames of those chunks (for the attenuation limit and bypass, which must use the
+//! frames that belong to the output) and reports the extra delay:
+//!
+//! `latency_samples() = (n_fft - hop) + (C - 1) * hop + (S - 1) * C * hop`
+//!
+//! where S is the step count at construction (later step changes are clamped to it, so the
+//! delay never changes within a stream). [`Streamer::flush`] pushes silence until the delayed
+//! tail is out, so a file keeps its length and alignment. A bypassed chunk still advances the
+//! chunks in flight ([`ChunkDenoiser::skip`]).
+//!
 //! # Lookahead
 //!
 //! There is no lookahead setting: the denoiser is causal and recurrent (it keeps its state per
@@ -67,6 +82,11 @@ pub struct StreamerConfig {
     /// Output samples whose magnitude exceeds this count as clipped (default 1.0). Nothing is
     /// altered; the count is reported in [`StreamerStats::clipped_samples`].
     pub clip_level: f32,
+    /// Staggered step batching (default off): one batched denoiser call per chunk runs the
+    /// `steps` reverse steps of `steps` consecutive chunks, for `steps - 1` chunks of extra
+    /// latency (see the module docs). Fixed for the life of a streamer; needs a denoiser that
+    /// supports it ([`ChunkDenoiser::set_stagger`]).
+    pub stagger: bool,
 }
 
 impl Default for StreamerConfig {
@@ -78,6 +98,7 @@ impl Default for StreamerConfig {
             atten_lim_db: None,
             bypass: false,
             clip_level: 1.0,
+            stagger: false,
         }
     }
 }
@@ -118,6 +139,11 @@ impl StreamerConfig {
         self.clip_level = level;
         self
     }
+    /// Turns staggered step batching on or off.
+    pub fn with_stagger(mut self, stagger: bool) -> Self {
+        self.stagger = stagger;
+        self
+    }
 
     /// C that gives a chunk of about `ms` milliseconds at the model rate (at least 1).
     pub fn chunk_frames_for_ms(stft: &StftConfig, ms: f32) -> usize {
@@ -142,9 +168,21 @@ impl StreamerConfig {
         Ok(())
     }
 
-    /// The streamer's delay in model-rate samples: `(n_fft - hop) + (chunk_frames - 1) * hop`.
+    /// Whole chunks of delay that staggering adds: `steps - 1` when [`StreamerConfig::stagger`]
+    /// is on, else 0.
+    pub fn stagger_delay_chunks(&self) -> usize {
+        if self.stagger {
+            self.steps.saturating_sub(1)
+        } else {
+            0
+        }
+    }
+
+    /// The delay in model-rate samples of a streamer built with these settings:
+    /// `(n_fft - hop) + (chunk_frames - 1) * hop`, plus `(steps - 1) * chunk_frames * hop` with
+    /// staggering.
     pub fn latency_samples(&self) -> usize {
-        self.stft.latency() + (self.chunk_frames - 1) * self.stft.hop
+        self.stft.latency() + (self.chunk_frames - 1) * self.stft.hop + self.stagger_delay_chunks() * self.chunk_frames * self.stft.hop
     }
 }
 
@@ -189,13 +227,35 @@ pub struct StreamerStats {
     pub max_chunk_time: Duration,
 }
 
+/// What became of a chunk, as far as its output is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChunkKind {
+    /// Before the stream's first chunk (a delayed denoiser's start-up): silence.
+    Absent,
+    /// Bypassed: the noisy frames.
+    Dry,
+    /// Denoised: the denoiser's output (mixed with the noisy frames by the attenuation limit).
+    Denoised,
+}
+
 /// Everything behind the analyser, split off so the analyser's frame callback can borrow it.
 struct Back<'a> {
     cfg: StreamerConfig,
     n_bins: usize,
     synth: StftSynthesizer,
     denoiser: Box<dyn ChunkDenoiser + 'a>,
-    chunk_in: Vec<Complex32>,
+    /// The denoiser's delay D in chunks (0 unless staggered), fixed at construction.
+    delay: usize,
+    /// The most steps a chunk may run (the construction-time steps when staggered).
+    max_steps: usize,
+    /// Noisy frames of the last D + 1 chunks, one slot of `chunk_frames * n_bins` each, used
+    /// round-robin: the chunk being gathered fills slot `slot`, and the chunk whose output is due
+    /// with it (D chunks older) is in the next slot.
+    history: Vec<Complex32>,
+    /// What became of the chunk in each slot.
+    kinds: Vec<ChunkKind>,
+    /// The slot of the chunk being gathered.
+    slot: usize,
     chunk_out: Vec<Complex32>,
     frames_in: usize,
     hop_buf: Vec<f32>,
@@ -209,8 +269,8 @@ struct Back<'a> {
 impl Back<'_> {
     fn on_frame(&mut self, frame: &[Complex32], out: &mut Vec<f32>) {
         let nb = self.n_bins;
-        let k = self.frames_in;
-        self.chunk_in[k * nb..(k + 1) * nb].copy_from_slice(frame);
+        let k = self.slot * self.cfg.chunk_frames + self.frames_in;
+        self.history[k * nb..(k + 1) * nb].copy_from_slice(frame);
         self.frames_in += 1;
         if self.frames_in == self.cfg.chunk_frames {
             self.frames_in = 0;
@@ -237,23 +297,48 @@ impl Back<'_> {
                 }
             }
         };
-        match steps {
-            None => self.chunk_out.copy_from_slice(&self.chunk_in),
+        let nb = self.n_bins;
+        let len = self.cfg.chunk_frames * nb;
+        let (cur, due) = (self.slot, (self.slot + 1) % (self.delay + 1));
+        let noisy = &self.history[cur * len..(cur + 1) * len];
+        // A bypassed chunk is not shown to an undelayed denoiser (that is what saves the time); a
+        // delayed one still has to move its chunks in flight along.
+        let t0 = Instant::now();
+        let called = match steps {
+            None => {
+                self.kinds[cur] = ChunkKind::Dry;
+                if self.delay > 0 {
+                    self.denoiser.skip(&mut self.chunk_out);
+                }
+                self.delay > 0
+            }
             Some(steps) => {
-                let t0 = Instant::now();
-                self.denoiser.process(&self.chunk_in, steps, &mut self.chunk_out);
-                let dt = t0.elapsed();
-                self.stats.denoiser_time += dt;
-                self.stats.max_chunk_time = self.stats.max_chunk_time.max(dt);
+                self.kinds[cur] = ChunkKind::Denoised;
+                self.denoiser.process(noisy, steps.min(self.max_steps), &mut self.chunk_out);
+                true
+            }
+        };
+        if called {
+            let dt = t0.elapsed();
+            self.stats.denoiser_time += dt;
+            self.stats.max_chunk_time = self.stats.max_chunk_time.max(dt);
+        }
+        // The output is that of the chunk D calls older (the current one when D = 0), built from
+        // that chunk's own noisy frames.
+        let noisy = &self.history[due * len..(due + 1) * len];
+        match self.kinds[due] {
+            ChunkKind::Absent => self.chunk_out.fill(Complex32::new(0.0, 0.0)),
+            ChunkKind::Dry => self.chunk_out.copy_from_slice(noisy),
+            ChunkKind::Denoised => {
                 let g = self.dry_gain;
                 if g > 0.0 {
-                    for (o, n) in self.chunk_out.iter_mut().zip(&self.chunk_in) {
+                    for (o, n) in self.chunk_out.iter_mut().zip(noisy) {
                         *o = *o * (1.0 - g) + *n * g;
                     }
                 }
             }
         }
-        let nb = self.n_bins;
+        self.slot = due;
         for k in 0..self.cfg.chunk_frames {
             self.synth.push_frame(&self.chunk_out[k * nb..(k + 1) * nb], &mut self.hop_buf);
             let lvl = self.cfg.clip_level;
@@ -288,13 +373,24 @@ impl ChunkDenoiser for ByRef<'_> {
     fn reset(&mut self) {
         self.0.reset()
     }
+    fn set_stagger(&mut self, max_steps: Option<usize>) -> bool {
+        self.0.set_stagger(max_steps)
+    }
+    fn delay_chunks(&self) -> usize {
+        self.0.delay_chunks()
+    }
+    fn skip(&mut self, out: &mut [Complex32]) {
+        self.0.skip(out)
+    }
 }
 
 impl<'a> Streamer<'a> {
-    /// Builds a streamer that owns `denoiser`. The denoiser is reset first.
+    /// Builds a streamer that owns `denoiser`. The denoiser's staggering is set from
+    /// [`StreamerConfig::stagger`] (on with `steps` steps, or off) and it is reset.
     ///
-    /// Fails on an invalid config or when the denoiser expects a different number of bins.
-    pub fn new(denoiser: Box<dyn ChunkDenoiser + 'a>, cfg: StreamerConfig) -> anyhow::Result<Self> {
+    /// Fails on an invalid config, when the denoiser expects a different number of bins, or
+    /// when staggering is asked of a denoiser that does not support it.
+    pub fn new(mut denoiser: Box<dyn ChunkDenoiser + 'a>, cfg: StreamerConfig) -> anyhow::Result<Self> {
         cfg.validate().map_err(anyhow::Error::msg)?;
         let n_bins = cfg.stft.n_bins();
         anyhow::ensure!(
@@ -305,13 +401,28 @@ impl<'a> Streamer<'a> {
             cfg.stft.hop,
             n_bins
         );
+        anyhow::ensure!(
+            denoiser.set_stagger(cfg.stagger.then_some(cfg.steps)) || !cfg.stagger,
+            "this denoiser does not support staggered batching (--stagger)"
+        );
+        // The reported latency comes from the config, so the denoiser must delay exactly that.
+        let delay = denoiser.delay_chunks();
+        anyhow::ensure!(
+            delay == cfg.stagger_delay_chunks(),
+            "the denoiser delays its output by {delay} chunks, the settings expect {}",
+            cfg.stagger_delay_chunks()
+        );
         let c = cfg.chunk_frames;
         let mut back = Back {
             cfg,
             n_bins,
             synth: StftSynthesizer::new(cfg.stft),
             denoiser,
-            chunk_in: vec![Complex32::new(0.0, 0.0); c * n_bins],
+            delay,
+            max_steps: if cfg.stagger { cfg.steps } else { usize::MAX },
+            history: vec![Complex32::new(0.0, 0.0); (delay + 1) * c * n_bins],
+            kinds: vec![ChunkKind::Absent; delay + 1],
+            slot: 0,
             chunk_out: vec![Complex32::new(0.0, 0.0); c * n_bins],
             frames_in: 0,
             hop_buf: vec![0.0; cfg.stft.hop],
@@ -342,9 +453,11 @@ impl<'a> Streamer<'a> {
     }
 
     /// The delay in model-rate samples from an input sample to the same sample in the output
-    /// stream: `(n_fft - hop) + (chunk_frames - 1) * hop`.
+    /// stream: `(n_fft - hop) + (chunk_frames - 1) * hop`, plus `(S - 1) * chunk_frames * hop`
+    /// when staggered with S steps. Fixed at construction.
     pub fn latency_samples(&self) -> usize {
-        self.back.cfg.latency_samples()
+        let cfg = &self.back.cfg;
+        cfg.stft.latency() + (cfg.chunk_frames - 1) * cfg.stft.hop + self.back.delay * cfg.chunk_frames * cfg.stft.hop
     }
 
     /// Most samples one call to [`Streamer::feed`] with `input_len` samples can append; reserve
@@ -398,14 +511,17 @@ impl<'a> Streamer<'a> {
         self.back.synth.reset();
         self.back.denoiser.reset();
         self.back.frames_in = 0;
+        self.back.kinds.fill(ChunkKind::Absent);
+        self.back.slot = 0;
         self.back.samples_out = 0;
         self.prefix_pending = true;
         self.fed = 0;
     }
 
-    /// Sets the number of reverse steps (clamped to at least 1) for the following chunks.
+    /// Sets the number of reverse steps (clamped to at least 1, and when staggered to at most the
+    /// steps the streamer was built with, which fix its delay) for the following chunks.
     pub fn set_steps(&mut self, steps: usize) {
-        self.back.cfg.steps = steps.max(1);
+        self.back.cfg.steps = steps.clamp(1, self.back.max_steps);
     }
 
     /// Sets the attenuation limit in dB (`None`: unlimited) for the following chunks.

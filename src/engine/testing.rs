@@ -2,6 +2,7 @@
 
 use crate::dsp::Complex32;
 use crate::model::ChunkDenoiser;
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// Returns its input unchanged (the streaming path is then a pure delay).
@@ -66,5 +67,58 @@ impl ChunkDenoiser for GainDenoiser {
     }
     fn reset(&mut self) {
         self.power.iter_mut().for_each(|p| *p = 0.0);
+    }
+}
+
+/// An identity denoiser that supports staggering the way the model does: with
+/// [`ChunkDenoiser::set_stagger`]`(Some(s))` each call returns the chunk passed `s - 1` calls
+/// earlier (zeros before the first one and for bypassed chunks), so engine tests can check the
+/// latency accounting of a delayed denoiser without a model.
+#[derive(Debug, Clone, Default)]
+pub struct DelayedIdentity {
+    /// Bins per frame.
+    pub n_bins: usize,
+    delay: usize,
+    /// Chunks not yet returned, oldest first (`None`: a bypassed chunk).
+    queue: VecDeque<Option<Vec<Complex32>>>,
+}
+
+impl DelayedIdentity {
+    /// An undelayed identity for `n_bins` bins (staggering off).
+    pub fn new(n_bins: usize) -> Self {
+        Self { n_bins, ..Self::default() }
+    }
+
+    fn emit(&mut self, out: &mut [Complex32]) {
+        let due = if self.queue.len() > self.delay { self.queue.pop_front().flatten() } else { None };
+        match due {
+            Some(c) => out.copy_from_slice(&c),
+            None => out.fill(Complex32::new(0.0, 0.0)),
+        }
+    }
+}
+
+impl ChunkDenoiser for DelayedIdentity {
+    fn n_bins(&self) -> usize {
+        self.n_bins
+    }
+    fn process(&mut self, noisy: &[Complex32], _steps: usize, out: &mut [Complex32]) {
+        self.queue.push_back(Some(noisy.to_vec()));
+        self.emit(out);
+    }
+    fn reset(&mut self) {
+        self.queue.clear();
+    }
+    fn set_stagger(&mut self, max_steps: Option<usize>) -> bool {
+        self.delay = max_steps.map_or(0, |s| s.max(1) - 1);
+        self.reset();
+        true
+    }
+    fn delay_chunks(&self) -> usize {
+        self.delay
+    }
+    fn skip(&mut self, out: &mut [Complex32]) {
+        self.queue.push_back(None);
+        self.emit(out);
     }
 }

@@ -9,12 +9,13 @@ pub mod loss;
 pub mod net;
 pub mod restoregrad;
 pub mod sampler;
+pub mod staggered;
 
 pub use config::{ModelConfig, PriorMode};
 pub use device::parse_device;
 pub use io::{default_model_dir, load_enhancer, load_model, save_model, ModelError};
 pub use restoregrad::RestoreGrad;
-pub use sampler::Enhancer;
+pub use sampler::{BatchState, Enhancer};
 
 use crate::dsp::Complex32;
 
@@ -30,4 +31,32 @@ pub trait ChunkDenoiser: Send {
     fn process(&mut self, noisy: &[Complex32], steps: usize, out: &mut [Complex32]);
     /// Forgets all state (the next call starts as at the beginning of a stream).
     fn reset(&mut self);
+
+    /// Turns staggered step batching on with at most `max_steps` reverse steps per chunk
+    /// (`Some`), or off (`None`), and returns whether the denoiser supports the request.
+    ///
+    /// A staggered denoiser runs step `i` of chunk `n - i` for every `i` in one batched call (see
+    /// [`staggered`]), so [`ChunkDenoiser::process`] then returns the output of an earlier chunk:
+    /// [`ChunkDenoiser::delay_chunks`] says how much earlier. The change applies from the next
+    /// stream start: callers reset the denoiser after it. The default supports only `None`.
+    fn set_stagger(&mut self, max_steps: Option<usize>) -> bool {
+        max_steps.is_none()
+    }
+
+    /// Whole chunks between a chunk's input and its output: the `n`-th call to
+    /// [`ChunkDenoiser::process`] (or [`ChunkDenoiser::skip`]) of a stream writes the output of
+    /// the chunk passed `delay_chunks()` calls earlier (zeros while there is none). Default 0:
+    /// every call returns its own chunk.
+    fn delay_chunks(&self) -> usize {
+        0
+    }
+
+    /// Advances a delayed stream by one chunk that is not denoised (a bypassed chunk), writing
+    /// the output that is due now into `out` (the same length as a chunk). A bypassed chunk
+    /// draws no noise and moves no recurrent state, exactly as when it is not shown at all; the
+    /// call only finishes the chunks still in flight. The default does nothing, which is right
+    /// for any denoiser with [`ChunkDenoiser::delay_chunks`] = 0 (nothing is ever in flight).
+    fn skip(&mut self, out: &mut [Complex32]) {
+        let _ = out;
+    }
 }

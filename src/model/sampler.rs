@@ -3,7 +3,8 @@
 //! The start is drawn around the noisy chunk, x = √ᾱ y + √δ Σ_prior^{1/2} ⊙ z, and each step
 //! estimates x̂0 from the noise prediction, then re-noises it to the next time with fresh
 //! Σ_prior^{1/2} ⊙ z. The last step returns x̂0. Noise is drawn on the host from a seeded
-//! ChaCha generator, so output is bit-reproducible for a seed and chunking on any backend.
+//! ChaCha generator, so output is bit-reproducible for a seed and chunking on any backend; a
+//! chunk's noise planes are drawn together and uploaded as one tensor.
 
 use std::collections::HashMap;
 
@@ -17,22 +18,67 @@ use super::diffusion::Schedule;
 use super::features::{compress, decompress};
 use super::net::time_embedding;
 use super::restoregrad::RestoreGrad;
+use super::staggered::Wavefront;
 use super::ChunkDenoiser;
 use crate::dsp::Complex32;
 
 /// A loaded model ready to denoise a stream of STFT chunks.
+///
+/// By default every [`ChunkDenoiser::process`] call runs all reverse steps of its own chunk, one
+/// denoiser call per step. With [`ChunkDenoiser::set_stagger`] the steps of consecutive chunks
+/// are batched into one call instead ([`super::staggered`]); the output is then the same,
+/// `steps - 1` chunks later. [`Enhancer::process_batch`] runs several chunks of one stream
+/// (e.g. segments of a file) as one batch.
 pub struct Enhancer {
-    model: RestoreGrad,
-    cfg: ModelConfig,
-    schedule: Schedule,
-    device: Device,
+    pub(super) model: RestoreGrad,
+    pub(super) cfg: ModelConfig,
+    pub(super) schedule: Schedule,
+    pub(super) device: Device,
     seed: u64,
     rng: ChaCha8Rng,
     /// GRU state per (step count, step index): each reverse step is its own causal stream.
-    states: HashMap<(usize, usize), Tensor<2>>,
-    times: HashMap<usize, Vec<f64>>,
+    pub(super) states: HashMap<(usize, usize), Tensor<2>>,
+    pub(super) times: HashMap<usize, Vec<f64>>,
     /// Host buffer for a noise draw; moved into its tensor, so nothing is copied.
     noise: Vec<f32>,
+    /// The staggered pipeline while staggered batching is on.
+    stagger: Option<Wavefront>,
+}
+
+/// The state of a batched run by [`Enhancer::process_batch`]: one GRU state `[B, H]` per
+/// reverse step for the B rows, and the noise generator's position at the start of every chunk
+/// of the stream so far. A new (or [`BatchState::clear`]ed) value starts afresh; so does a
+/// change of step count, batch size or chunk length.
+#[derive(Debug, Default)]
+pub struct BatchState {
+    steps: usize,
+    batch: usize,
+    n_frames: usize,
+    states: Vec<Option<Tensor<2>>>,
+    /// The generator as the sequential sampler finds it at the start of chunk `k` (`marks[k]`).
+    marks: Vec<ChaCha8Rng>,
+    /// The generator at the start of chunk `marks.len()`.
+    cursor: Option<ChaCha8Rng>,
+}
+
+impl BatchState {
+    /// An empty state: the next call starts afresh.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets the state.
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
+/// Appends `n` standard normal draws from `rng` to `buf`.
+fn draw_normals(rng: &mut ChaCha8Rng, n: usize, buf: &mut Vec<f32>) {
+    buf.extend((0..n).map(|_| {
+        let v: f32 = StandardNormal.sample(rng);
+        v
+    }));
 }
 
 impl Enhancer {
@@ -50,6 +96,7 @@ impl Enhancer {
             states: HashMap::new(),
             times,
             noise: Vec::new(),
+            stagger: None,
         }
     }
 
@@ -58,44 +105,145 @@ impl Enhancer {
         &self.cfg
     }
 
-    fn draw_noise(&mut self, n: usize) -> Tensor<4> {
-        let [t, f] = [n / (2 * self.cfg.n_freq), self.cfg.n_freq];
+    /// Draws all the noise one chunk's sampling uses, `[steps * B, 2, T, F]` for a chunk of
+    /// `[B, 2, T, F]`, in one upload: rows `i*B..(i+1)*B` are plane `i`, plane 0 the start's and
+    /// plane `i` the re-noise after step `i - 1`. Values come off the generator in exactly that
+    /// order, so drawing them up front gives the same numbers as drawing each plane when it is
+    /// needed (nothing else touches the generator), which lets the staggered sampler draw a
+    /// chunk's noise at its entry and still match the sequential one.
+    pub(super) fn draw_chunk_noise(&mut self, steps: usize, [b, c, t, f]: [usize; 4]) -> Tensor<4> {
         self.noise.clear();
-        let rng = &mut self.rng;
-        self.noise.extend((0..n).map(|_| {
-            let v: f32 = StandardNormal.sample(rng);
-            v
-        }));
-        Tensor::from_data(TensorData::new(std::mem::take(&mut self.noise), [1, 2, t, f]), &self.device) // [1,2,T,F]
+        draw_normals(&mut self.rng, steps * b * c * t * f, &mut self.noise);
+        Tensor::from_data(TensorData::new(std::mem::take(&mut self.noise), [steps * b, c, t, f]), &self.device) // [S*B,2,T,F]
     }
 
-    /// Denoises compressed planes `y` `[1, 2, T, F]` with `steps` reverse steps, carrying state.
-    fn sample(&mut self, y: Tensor<4>, steps: usize) -> Tensor<4> {
-        let n = y.dims().iter().product();
+    /// Compresses `batch` chunks of frames (item-major, `n_frames * n_bins` each) into the
+    /// network's planes `[batch, 2, T, F]` on the device (one upload).
+    pub(super) fn upload_chunks(&self, noisy: &[Complex32], batch: usize) -> Tensor<4> {
+        let (n_bins, n_freq) = (self.n_bins(), self.cfg.n_freq);
+        let n_frames = noisy.len() / (batch * n_bins);
+        let (alpha, beta) = (self.cfg.compress_alpha as f32, self.cfg.compress_beta as f32);
+        // Per item, the real then the imaginary plane, frame-major: the `[B, 2, T, F]` layout.
+        let plane = n_frames * n_freq;
+        let mut planes = vec![0.0; batch * 2 * plane];
+        for (item, frames) in planes.chunks_mut(2 * plane).zip(noisy.chunks(n_frames * n_bins)) {
+            let (re, im) = item.split_at_mut(plane);
+            compress(frames, n_bins, n_freq, alpha, beta, re, im);
+        }
+        Tensor::from_data(TensorData::new(planes, [batch, 2, n_frames, n_freq]), &self.device) // [B,2,T,F]
+    }
+
+    /// Downloads planes `[B, 2, T, F]` and decompresses them into `out` (item-major frames).
+    pub(super) fn download_chunks(&self, x0: Tensor<4>, out: &mut [Complex32]) {
+        let [b, _, t, f] = x0.dims();
+        let (n_bins, alpha, beta) = (self.n_bins(), self.cfg.compress_alpha as f32, self.cfg.compress_beta as f32);
+        let x0: Vec<f32> = x0.into_data().try_into_vec().expect("f32 model output");
+        for (item, frames) in x0.chunks(2 * t * f).zip(out.chunks_mut(t * n_bins)).take(b) {
+            let (re, im) = item.split_at(t * f);
+            decompress(re, im, f, n_bins, alpha, beta, frames);
+        }
+    }
+
+    /// Σ_prior(y)^{1/2} `[B, 1, T, F]` for compressed noisy planes `y` `[B, 2, T, F]`.
+    pub(super) fn prior_std(&self, y: Tensor<4>) -> Tensor<4> {
+        (self.model.prior_logvar(&self.cfg, y) * 0.5).exp() // [B,1,T,F]
+    }
+
+    /// Denoises compressed planes `y` `[B, 2, T, F]` with `steps` reverse steps and the noise
+    /// `[S*B, 2, T, F]` laid out as [`Enhancer::draw_chunk_noise`] makes it. `states[i]` is the
+    /// GRU state `[B, H]` of step `i` (`None`: stream start); each is replaced by the state after
+    /// this chunk.
+    fn sample(&mut self, y: Tensor<4>, steps: usize, states: &mut [Option<Tensor<2>>], noise: Tensor<4>) -> Tensor<4> {
+        let [b, c, t, f] = y.dims();
         let times = self.times[&steps].clone();
-        let sigma = (self.model.prior_logvar(&self.cfg, y.clone()) * 0.5).exp(); // [1,1,T,F]
+        let sigma = self.prior_std(y.clone()); // [B,1,T,F]
+        let plane = |i: usize| noise.clone().slice([i * b..(i + 1) * b, 0..c, 0..t, 0..f]); // [B,2,T,F]
         let start = self.schedule.start_coeffs(times[0]);
-        let z = self.draw_noise(n);
-        let mut x = y.clone() * start.y_weight() + z * sigma.clone() * start.noise_std(); // [1,2,T,F]
+        let mut x = y.clone() * start.y_weight() + plane(0) * sigma.clone() * start.noise_std(); // [B,2,T,F]
         let total = self.schedule.train_steps() as f64;
         for (i, &tau) in times.iter().enumerate() {
-            let c = self.schedule.coeffs(tau);
-            let emb = time_embedding(&[(tau / total) as f32], self.cfg.time_dim, &self.device); // [1, time_dim]
-            let state = self.states.get(&(steps, i)).cloned();
-            let input = Tensor::cat(vec![x.clone(), y.clone()], 1); // [1,4,T,F]
-            let (eps, new_state) = self.model.denoiser.forward(input, emb, state);
-            self.states.insert((steps, i), new_state);
-            let x0_hat = (x - eps * (1.0 - c.alpha_bar).sqrt()) / c.alpha_bar.sqrt(); // [1,2,T,F]
+            let co = self.schedule.coeffs(tau);
+            let emb = time_embedding(&vec![(tau / total) as f32; b], self.cfg.time_dim, &self.device); // [B, time_dim]
+            let input = Tensor::cat(vec![x.clone(), y.clone()], 1); // [B,4,T,F]
+            let (eps, new_state) = self.model.denoiser.forward(input, emb, states[i].take());
+            states[i] = Some(new_state);
+            let x0_hat = (x - eps * (1.0 - co.alpha_bar).sqrt()) / co.alpha_bar.sqrt(); // [B,2,T,F]
             match times.get(i + 1) {
                 None => return x0_hat,
                 Some(&next) => {
                     let cn = self.schedule.coeffs(next);
-                    let z = self.draw_noise(n);
-                    x = x0_hat * cn.x0_weight() + y.clone() * cn.y_weight() + z * sigma.clone() * cn.noise_std();
+                    x = x0_hat * cn.x0_weight() + y.clone() * cn.y_weight() + plane(i + 1) * sigma.clone() * cn.noise_std();
                 }
             }
         }
         unreachable!("times is never empty")
+    }
+
+    /// Denoises `batch` chunks of one stream, e.g. the same chunk of several segments of a file,
+    /// in one batched call per reverse step.
+    ///
+    /// `noisy` holds the B chunks item-major (`batch * n_frames * n_bins` values; item `j` is
+    /// `noisy[j * n_frames * n_bins..]`); `out` receives the same layout. Row `j` continues the
+    /// recurrent state row `j` had after the previous call on `state`, so calling this over
+    /// consecutive chunks of B signals runs the streaming sampler on each of them at once.
+    ///
+    /// `positions[j]` is the index of row `j`'s chunk in the whole stream cut into chunks of
+    /// `n_frames`: the row gets exactly the noise that the sequential sampler of a fresh stream
+    /// with this enhancer's seed draws for that chunk (at `steps` steps). A row that replays a
+    /// stretch of the stream with a freshly started state thus differs from the stream only
+    /// through that state.
+    ///
+    /// # Panics
+    /// If `noisy` or `out` is not a whole number of frames per item, `positions` does not have
+    /// `batch` entries, or staggering is on.
+    pub fn process_batch(
+        &mut self,
+        noisy: &[Complex32],
+        batch: usize,
+        steps: usize,
+        positions: &[usize],
+        state: &mut BatchState,
+        out: &mut [Complex32],
+    ) {
+        let n_bins = self.n_bins();
+        assert!(batch > 0 && noisy.len() % (batch * n_bins) == 0, "process_batch: ragged input");
+        assert_eq!(noisy.len(), out.len(), "process_batch: output length");
+        assert_eq!(positions.len(), batch, "process_batch: one position per item");
+        assert!(self.stagger.is_none(), "process_batch: staggered batching is on");
+        if noisy.is_empty() {
+            return;
+        }
+        let steps = steps.clamp(1, 6);
+        let n_frames = noisy.len() / (batch * n_bins);
+        if (state.steps, state.batch, state.n_frames) != (steps, batch, n_frames) || state.states.len() != steps {
+            *state = BatchState { steps, batch, n_frames, states: vec![None; steps], ..BatchState::default() };
+        }
+        // Each row's noise: replay the generator from where the sequential sampler starts that
+        // chunk, recording those starting points the first time the stream gets there.
+        let plane = 2 * n_frames * self.cfg.n_freq;
+        let per_chunk = steps * plane;
+        let seed = self.seed;
+        let cursor = state.cursor.get_or_insert_with(|| ChaCha8Rng::seed_from_u64(seed));
+        let mut scratch = Vec::with_capacity(per_chunk);
+        while state.marks.len() <= positions.iter().copied().max().unwrap_or(0) {
+            state.marks.push(cursor.clone());
+            scratch.clear();
+            draw_normals(cursor, per_chunk, &mut scratch);
+        }
+        // Plane-major, as draw_chunk_noise lays it out: plane i of every row, then plane i + 1.
+        let mut noise = vec![0.0f32; batch * per_chunk];
+        for (j, &p) in positions.iter().enumerate() {
+            let mut rng = state.marks[p].clone();
+            scratch.clear();
+            draw_normals(&mut rng, per_chunk, &mut scratch);
+            for (i, values) in scratch.chunks(plane).enumerate() {
+                noise[(i * batch + j) * plane..(i * batch + j + 1) * plane].copy_from_slice(values);
+            }
+        }
+        let noise = Tensor::from_data(TensorData::new(noise, [steps * batch, 2, n_frames, self.cfg.n_freq]), &self.device); // [S*B,2,T,F]
+        let y = self.upload_chunks(noisy, batch); // [B,2,T,F]
+        let x0 = self.sample(y, steps, &mut state.states, noise); // [B,2,T,F]
+        self.download_chunks(x0, out);
     }
 }
 
@@ -105,25 +253,50 @@ impl ChunkDenoiser for Enhancer {
     }
 
     fn process(&mut self, noisy: &[Complex32], steps: usize, out: &mut [Complex32]) {
-        let (n_bins, n_freq) = (self.n_bins(), self.cfg.n_freq);
-        let n_frames = noisy.len() / n_bins;
-        if n_frames == 0 {
+        if noisy.len() < self.n_bins() {
             return;
         }
         let steps = steps.clamp(1, 6);
-        let (alpha, beta) = (self.cfg.compress_alpha as f32, self.cfg.compress_beta as f32);
-        // Real then imaginary plane, frame-major: the `[1, 2, T, F]` layout of the tensor.
-        let mut planes = vec![0.0; 2 * n_frames * n_freq];
-        let (re, im) = planes.split_at_mut(n_frames * n_freq);
-        compress(noisy, n_bins, n_freq, alpha, beta, re, im);
-        let y = Tensor::<4>::from_data(TensorData::new(planes, [1, 2, n_frames, n_freq]), &self.device); // [1,2,T,F]
-        let x0: Vec<f32> = self.sample(y, steps).into_data().try_into_vec().expect("f32 model output");
-        let (re, im) = x0.split_at(n_frames * n_freq);
-        decompress(re, im, n_freq, n_bins, alpha, beta, out);
+        if let Some(mut wavefront) = self.stagger.take() {
+            wavefront.advance(self, Some((noisy, steps)), out);
+            self.stagger = Some(wavefront);
+            return;
+        }
+        let y = self.upload_chunks(noisy, 1); // [1,2,T,F]
+        let [_, c, t, f] = y.dims();
+        let noise = self.draw_chunk_noise(steps, [1, c, t, f]); // [S,2,T,F]
+        let mut states: Vec<_> = (0..steps).map(|i| self.states.remove(&(steps, i))).collect();
+        let x0 = self.sample(y, steps, &mut states, noise); // [1,2,T,F]
+        for (i, s) in states.into_iter().enumerate() {
+            self.states.insert((steps, i), s.expect("sample sets every state"));
+        }
+        self.download_chunks(x0, out);
     }
 
     fn reset(&mut self) {
         self.rng = ChaCha8Rng::seed_from_u64(self.seed);
         self.states.clear();
+        if let Some(w) = &mut self.stagger {
+            w.clear();
+        }
+    }
+
+    /// Staggering runs up to `max_steps` (clamped to 1..=6) steps per chunk with a delay of
+    /// `max_steps - 1` chunks; larger step requests are clamped to it. Resets the stream.
+    fn set_stagger(&mut self, max_steps: Option<usize>) -> bool {
+        self.stagger = max_steps.map(|s| Wavefront::new(s.clamp(1, 6)));
+        self.reset();
+        true
+    }
+
+    fn delay_chunks(&self) -> usize {
+        self.stagger.as_ref().map_or(0, Wavefront::delay_chunks)
+    }
+
+    fn skip(&mut self, out: &mut [Complex32]) {
+        if let Some(mut wavefront) = self.stagger.take() {
+            wavefront.advance(self, None, out);
+            self.stagger = Some(wavefront);
+        }
     }
 }
