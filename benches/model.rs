@@ -1,6 +1,8 @@
 //! Model benchmarks with a randomly initialised default-size model (`ModelConfig::new()`):
 //! one training step (forward + backward of `TrainModel::losses` on 4 x 1 s) and one
-//! `Enhancer::process` call per chunk of C = 4 and 16 frames for 1, 2, 3 and 6 reverse steps.
+//! `Enhancer::process` call per chunk of C = 4 and 16 frames for 1, 2, 3 and 6 reverse steps,
+//! sequential and (2, 3 and 6 steps) staggered: one batched call runs step i of chunk n - i for
+//! every i, so a call is the per-chunk cost in both cases.
 //!
 //! `cargo bench --bench model`. Names read as `group/case`; model-call throughput is in STFT
 //! frames (8 ms each), and a closing table prints time per call and RTF = time / (C * 8 ms).
@@ -100,6 +102,19 @@ fn main() {
                 if bench_mode {
                     let s = per_call(Duration::from_millis(500), || enh.process(&input, steps, &mut out));
                     table.push((format!("model_call/{name}"), s * 1e3, (cf * cfg.hop) as f64 * 1000.0 / 16000.0));
+                }
+                if steps > 1 {
+                    // Staggered: after S - 1 warm-up calls every call runs S rows (a full wavefront).
+                    let mut enh = Enhancer::new(cfg.clone(), model.clone(), device.clone(), 0);
+                    enh.set_stagger(Some(steps));
+                    let name = format!("C{cf}_steps{steps}_stagger");
+                    g.bench_function(BenchmarkId::from_parameter(&name), |b| {
+                        b.iter(|| enh.process(black_box(&input), steps, &mut out))
+                    });
+                    if bench_mode {
+                        let s = per_call(Duration::from_millis(500), || enh.process(&input, steps, &mut out));
+                        table.push((format!("model_call/{name}"), s * 1e3, (cf * cfg.hop) as f64 * 1000.0 / 16000.0));
+                    }
                 }
             }
         }

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use assert_cmd::Command;
+
 use burn::prelude::*;
 use restoregrad::audio::read_audio;
 use restoregrad::dsp::Complex32;
@@ -231,4 +233,69 @@ fn batched_segments_are_close_to_streaming_on_the_fixture() {
     let cold = run(SegmentConfig::new(4).with_burn_in_frames(0));
     let warm = run(SegmentConfig::new(4));
     assert!(warm > cold + 1.5, "the burn-in must help: {warm:.2} dB with it, {cold:.2} dB without (measured 44.31, 40.41)");
+}
+
+#[test]
+fn cli_enhance_batch_segments_and_live_stagger() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let input = root.join("tests/fixtures/noisy/p232_005.wav");
+    let x = read_audio(&input).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], out: &str| {
+        let path = dir.path().join(out);
+        Command::cargo_bin("restoregrad").unwrap().args(args).arg(&path).assert().success();
+        let y = read_audio(&path).unwrap();
+        assert_eq!((y.sample_rate, y.channels, y.frames()), (x.sample_rate, x.channels, x.frames()), "{args:?}");
+        y.samples
+    };
+    let inp = input.to_str().unwrap();
+    // enhance: streaming (default) vs 8 segments as one batch (the file-level version of the
+    // library test; measured 43.30 dB there).
+    let streaming = run(&["enhance", "-q", "--float", inp, "-o"], "stream.wav");
+    let batched = run(&["enhance", "-q", "--float", "--batch-segments", "8", inp, "-o"], "batched.wav");
+    let s = si_sdr(&streaming, &batched);
+    println!("enhance --batch-segments 8 vs streaming: SI-SDR {s:.2} dB");
+    assert!(s > 38.0, "{s:.2} dB");
+    // live file mode through the threaded engine: staggered == sequential, aligned, same length.
+    let live = |stagger: bool, out: &str| {
+        let mut a = vec!["live", "-q", "--steps", "2", "--float", "--input-file", inp];
+        if stagger {
+            a.push("--stagger");
+        }
+        a.push("--output-file");
+        run(&a, out)
+    };
+    let (plain, staggered) = (live(false, "plain.wav"), live(true, "staggered.wav"));
+    let d = plain.iter().zip(&staggered).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    println!("live --stagger vs sequential (2 steps): max abs diff {d:e}");
+    assert!(d <= 1e-4, "max abs diff {d}");
+    assert!(plain.iter().any(|v| v.abs() > 1e-2));
+}
+
+#[test]
+fn cli_bench_stagger_rows_report_measured_latency() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results");
+    Command::cargo_bin("restoregrad")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["bench", "-q", "--stagger", "--steps", "2", "--chunk-frames", "4", "--threads", "1", "--max-audio-s", "2"])
+        .arg("--out-dir")
+        .arg(&out)
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).unwrap()).unwrap();
+    let rows: Vec<_> = json["rows"].as_array().unwrap().iter().filter(|r| r["system"] == "restoregrad").collect();
+    assert_eq!(rows.len(), 2, "a sequential and a staggered row");
+    for r in &rows {
+        let staggered = r["setting"].as_str().unwrap().ends_with("stagger");
+        let (alg, meas) = (r["algorithmic_latency_ms"].as_f64().unwrap(), r["measured_latency_ms"].as_f64().unwrap());
+        println!("{}: latency {alg} ms (measured {meas} ms), median {:.3} ms per call", r["setting"], r["chunk_times"]["median_ms"]);
+        // C = 4: 48 ms, plus one chunk (32 ms) when staggered with 2 steps.
+        assert_eq!(alg, if staggered { 80.0 } else { 48.0 });
+        assert!((meas - alg).abs() < 0.5, "{}: measured {meas} vs {alg}", r["setting"]);
+    }
+    // Same output (the bench trims each row's own latency), so the same quality.
+    let q: Vec<f64> = rows.iter().map(|r| r["si_sdr_db"].as_f64().unwrap()).collect();
+    assert!((q[0] - q[1]).abs() < 1e-3, "SI-SDR {q:?}");
 }

@@ -5,7 +5,8 @@
 //! [`Streamer`](crate::engine::Streamer) inside a rayon pool of that many threads (see
 //! [`crate::bench`]): per-call times (median, p90, p99, max after warm-up), the real-time factor
 //! and its headroom, peak RSS, SI-SDR and ESTOI. For every (device, C) a chirp goes through the
-//! threaded engine to measure the end-to-end delay by cross-correlation. Results are printed as
+//! threaded engine to measure the end-to-end delay by cross-correlation (`--stagger` adds a
+//! staggered row, with its own probe, for every setting with 2 or more steps). Results are printed as
 //! a Markdown table with the machine, and written to `OUT_DIR/bench.json`, `OUT_DIR/bench.md`
 //! and, with `--plot`, `OUT_DIR/bench.png`.
 
@@ -69,6 +70,10 @@ pub struct BenchArgs {
     /// Seed of the diffusion sampler.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Also measure every setting with 2 or more steps with staggered step batching (one batched
+    /// model call per chunk; the rows say `stagger` and carry its extra latency).
+    #[arg(long)]
+    pub stagger: bool,
     /// Measure only the first N settings of the grid (for tests).
     #[arg(long, hide = true)]
     pub grid_limit: Option<usize>,
@@ -81,6 +86,7 @@ struct Setting {
     steps: usize,
     chunk_frames: usize,
     threads: usize,
+    stagger: bool,
 }
 
 fn parse_threads(list: &[String]) -> Result<Vec<usize>> {
@@ -174,7 +180,10 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
         for &c in &chunks {
             for &t in ts {
                 for &s in &steps {
-                    grid.push(Setting { device: di, steps: s, chunk_frames: c, threads: t });
+                    grid.push(Setting { device: di, steps: s, chunk_frames: c, threads: t, stagger: false });
+                    if args.stagger && s > 1 {
+                        grid.push(Setting { device: di, steps: s, chunk_frames: c, threads: t, stagger: true });
+                    }
                 }
             }
         }
@@ -182,10 +191,13 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
     if let Some(n) = args.grid_limit {
         grid.truncate(n.max(1));
     }
-    let mut probes_needed: Vec<(usize, usize)> = Vec::new();
+    // One probe per (device, C), plus one per staggered step count (its latency differs): keyed
+    // by (device, C, staggered steps or 0).
+    let mut probes_needed: Vec<(usize, usize, usize)> = Vec::new();
     for s in &grid {
-        if !probes_needed.contains(&(s.device, s.chunk_frames)) {
-            probes_needed.push((s.device, s.chunk_frames));
+        let key = (s.device, s.chunk_frames, if s.stagger { s.steps } else { 0 });
+        if !probes_needed.contains(&key) {
+            probes_needed.push(key);
         }
     }
 
@@ -260,11 +272,14 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
     bar.inc(1);
 
     // End-to-end latency probes through the threaded engine.
-    let mut probes: Vec<((usize, usize), LatencyProbe)> = Vec::new();
-    for &(di, c) in &probes_needed {
+    let mut probes: Vec<((usize, usize, usize), LatencyProbe)> = Vec::new();
+    for &(di, c, staggered) in &probes_needed {
         let (dname, enh) = &devices[di];
         bar.set_message(format!("latency probe C={c} {dname}"));
-        let cfg = streamer_cfg(&enh.lock().expect("model"), c, steps[0]);
+        let cfg = match staggered {
+            0 => streamer_cfg(&enh.lock().expect("model"), c, steps[0]),
+            s => streamer_cfg(&enh.lock().expect("model"), c, s).with_stagger(true),
+        };
         let p = measure_engine_latency(Box::new(SharedDenoiser(enh.clone())), &cfg, args.probe_rate)
             .with_context(|| format!("latency probe C={c} on {dname}"))?;
         if p.correlation < 0.3 {
@@ -273,7 +288,7 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
                 p.correlation
             ));
         }
-        probes.push(((di, c), p));
+        probes.push(((di, c, staggered), p));
         bar.inc(1);
     }
 
@@ -281,7 +296,8 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
     let mut rows = Vec::new();
     for s in &grid {
         let (dname, enh) = &devices[s.device];
-        let setting = format!("steps={} C={} thr={} {}", s.steps, s.chunk_frames, s.threads, dname);
+        let stagger = if s.stagger { " stagger" } else { "" };
+        let setting = format!("steps={} C={} thr={} {dname}{stagger}", s.steps, s.chunk_frames, s.threads);
         bar.set_message(setting.clone());
         reset_peak_rss();
         let hop = enh.lock().expect("model").config().hop;
@@ -289,10 +305,11 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
         let pairs_ref = &pairs;
         let m = with_threads(s.threads, move || {
             let mut guard = enh.lock().expect("model");
-            let cfg = streamer_cfg(&guard, s.chunk_frames, s.steps);
+            let cfg = streamer_cfg(&guard, s.chunk_frames, s.steps).with_stagger(s.stagger);
             measure_streamer(&mut *guard, &cfg, pairs_ref)
         })??;
-        let probe = probes.iter().find(|(k, _)| *k == (s.device, s.chunk_frames)).map(|(_, p)| *p);
+        let key = (s.device, s.chunk_frames, if s.stagger { s.steps } else { 0 });
+        let probe = probes.iter().find(|(k, _)| *k == key).map(|(_, p)| *p);
         let rtf = m.rtf();
         rows.push(Row {
             system: System::Restoregrad,

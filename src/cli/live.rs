@@ -38,6 +38,10 @@ pub struct LiveArgs {
     /// Reverse diffusion steps per chunk.
     #[arg(long, default_value_t = StreamerConfig::DEFAULT_STEPS)]
     pub steps: usize,
+    /// Staggered step batching: one batched model call per chunk runs the --steps steps of that
+    /// many consecutive chunks (fewer calls, for GPUs), adding (steps-1) chunks of latency.
+    #[arg(long)]
+    pub stagger: bool,
     /// Chunk length in milliseconds, rounded to whole 8 ms hops (C = chunk / hop). Latency is
     /// 24 ms + (C-1) x 8 ms at the model rate.
     #[arg(long, default_value_t = 16.0)]
@@ -105,7 +109,8 @@ fn engine_config(args: &LiveArgs, stft: crate::dsp::stft::StftConfig) -> anyhow:
         .with_chunk_frames(StreamerConfig::chunk_frames_for_ms(&stft, args.chunk_ms))
         .with_steps(args.steps)
         .with_atten_lim_db(args.atten_lim_db)
-        .with_bypass(args.bypass);
+        .with_bypass(args.bypass)
+        .with_stagger(args.stagger);
     streamer.validate().map_err(anyhow::Error::msg)?;
     Ok(EngineConfig { streamer, ..Default::default() })
 }
