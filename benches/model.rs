@@ -6,6 +6,8 @@
 //!
 //! `cargo bench --bench model`. Names read as `group/case`; model-call throughput is in STFT
 //! frames (8 ms each), and a closing table prints time per call and RTF = time / (C * 8 ms).
+//! A last table times sequential and staggered calls alternately (paired, so that other load on
+//! the machine hits both alike) and prints their medians and ratio.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -121,12 +123,52 @@ fn main() {
         g.finish();
     }
 
+    // Sequential vs staggered, paired: one call of each per round, in alternating order.
+    let mut paired: Vec<(String, f64, f64)> = Vec::new();
+    if bench_mode {
+        let device = Device::flex();
+        let model = RestoreGrad::new(&cfg, &device);
+        let n_bins = cfg.n_fft / 2 + 1;
+        for (cf, steps) in [(2usize, 2usize), (2, 3), (4, 2), (4, 3), (4, 6), (16, 3)] {
+            let input = frames(cf * n_bins, 7);
+            let mut out = vec![Complex32::new(0.0, 0.0); input.len()];
+            let mut seq = Enhancer::new(cfg.clone(), model.clone(), device.clone(), 0);
+            let mut stag = Enhancer::new(cfg.clone(), model.clone(), device.clone(), 0);
+            stag.set_stagger(Some(steps));
+            let (mut ts, mut tg) = (Vec::new(), Vec::new());
+            let mut time = |e: &mut Enhancer, into: &mut Vec<f64>| {
+                let t0 = Instant::now();
+                e.process(&input, steps, &mut out);
+                into.push(t0.elapsed().as_secs_f64() * 1e3);
+            };
+            for round in 0..(8 + 2400 / (cf * steps)) {
+                if round % 2 == 0 {
+                    time(&mut seq, &mut ts);
+                    time(&mut stag, &mut tg);
+                } else {
+                    time(&mut stag, &mut tg);
+                    time(&mut seq, &mut ts);
+                }
+            }
+            let median = |v: &mut Vec<f64>| {
+                let v = &mut v[8..]; // warm-up (and the staggered pipeline filling)
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            paired.push((format!("C{cf} steps{steps}"), median(&mut ts), median(&mut tg)));
+        }
+    }
+
     c.final_summary();
     if bench_mode {
         println!("\n{:<40} {:>12} {:>12} {:>8}", "case", "ms per call", "audio ms", "RTF");
         println!("(train_step: RTF = step time per second of batch audio)");
         for (name, ms, audio) in table {
             println!("{name:<40} {ms:>12.3} {audio:>12.0} {:>8.3}", ms / audio);
+        }
+        println!("\n{:<20} {:>18} {:>18} {:>10}", "paired medians", "sequential ms", "staggered ms", "ratio");
+        for (name, seq, stag) in paired {
+            println!("{name:<20} {seq:>18.3} {stag:>18.3} {:>10.2}", stag / seq);
         }
     }
 }
