@@ -5,7 +5,7 @@ use restoregrad::dsp::Complex32;
 use restoregrad::model::config::ModelConfig;
 use restoregrad::model::diffusion::Schedule;
 use restoregrad::model::restoregrad::{TrainBatch, TrainModel};
-use restoregrad::model::{load_model, save_model, ChunkDenoiser, Enhancer, PriorMode, RestoreGrad};
+use restoregrad::model::{load_model, save_model, ChunkDenoiser, Enhancer, Prediction, PriorMode, RestoreGrad};
 
 fn tiny_cfg(prior: PriorMode) -> ModelConfig {
     ModelConfig::new()
@@ -48,6 +48,31 @@ fn denoiser_output_shapes() {
     let max: f32 = lv.clone().max().into_scalar();
     let min: f32 = lv.min().into_scalar();
     assert!(min >= cfg.logvar_min as f32 && max <= cfg.logvar_max as f32);
+}
+
+#[test]
+fn clean_prediction_starts_as_the_identity() {
+    // A fresh clean-predicting model returns its input (x̂0 = y) at every step count: training
+    // starts from the noisy input's quality, not from noise.
+    let cfg = tiny_cfg(PriorMode::Learned).with_predict(Prediction::Clean);
+    let device = Device::flex();
+    let model = RestoreGrad::new(&cfg, &device);
+    let n_bins = cfg.n_fft / 2 + 1;
+    let input = frames(6, n_bins, 3);
+    for steps in [1, 3] {
+        let mut out = vec![Complex32::new(0.0, 0.0); input.len()];
+        Enhancer::new(cfg.clone(), model.clone(), device.clone(), 1).process(&input, steps, &mut out);
+        for (k, (a, b)) in input.iter().zip(&out).enumerate() {
+            // The Nyquist bin is not modelled (n_freq = n_fft / 2) and comes back as zero.
+            let expected = if k % n_bins == cfg.n_freq { Complex32::new(0.0, 0.0) } else { *a };
+            assert!((expected - b).norm() <= 1e-4 * (1.0 + a.norm()), "steps {steps}, bin {k}: {a} -> {b}");
+        }
+    }
+    // A noise-predicting model of the same size does not (its last layer is random).
+    let noise_cfg = tiny_cfg(PriorMode::Learned);
+    let mut out = vec![Complex32::new(0.0, 0.0); input.len()];
+    Enhancer::new(noise_cfg.clone(), RestoreGrad::new(&noise_cfg, &device), device.clone(), 1).process(&input, 1, &mut out);
+    assert!(input.iter().zip(&out).any(|(a, b)| (a - b).norm() > 1e-2));
 }
 
 #[test]
@@ -139,8 +164,12 @@ fn fixed_batch(cfg: &ModelConfig, device: &Device) -> (Tensor<4>, Tensor<4>, Ten
 #[test]
 fn tiny_model_overfits_one_batch() {
     use burn::optim::{AdamConfig, GradientsParams};
-    for prior in [PriorMode::Learned, PriorMode::Standard] {
-        let cfg = tiny_cfg(prior);
+    for (prior, predict) in [
+        (PriorMode::Learned, Prediction::Noise),
+        (PriorMode::Standard, Prediction::Noise),
+        (PriorMode::Learned, Prediction::Clean),
+    ] {
+        let cfg = tiny_cfg(prior).with_predict(predict);
         let device = Device::flex().autodiff();
         device.seed(0);
         let schedule = Schedule::new(cfg.train_steps, cfg.beta_start, cfg.beta_end);
@@ -164,6 +193,6 @@ fn tiny_model_overfits_one_batch() {
             model = optim.step(3e-3, model, grads);
         }
         let last = loss_of(&model);
-        assert!(last < first / 3.0, "{prior}: clean-estimate loss {first} -> {last}: did not drop 3x");
+        assert!(last < first / 3.0, "{prior} {predict:?}: clean-estimate loss {first} -> {last}: did not drop 3x");
     }
 }

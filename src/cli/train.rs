@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::Globals;
-use crate::model::{parse_device, ModelConfig, PriorMode};
+use crate::model::{parse_device, ModelConfig, Prediction, PriorMode};
 use crate::train::{train, TrainOptions};
 
 /// Arguments of `restoregrad train`.
@@ -54,6 +54,9 @@ pub struct TrainArgs {
     /// How many of the fast sampler's noisiest times those items use (1-6).
     #[arg(long, default_value_t = 6)]
     pub fast_pool: usize,
+    /// What the denoiser predicts: the clean planes (starts as the identity) or CDiffuSE's noise.
+    #[arg(long, value_enum, default_value_t = Prediction::Clean)]
+    pub predict: Prediction,
     /// η: weight of the latent regulariser.
     #[arg(long)]
     pub eta: Option<f64>,
@@ -74,7 +77,7 @@ pub struct TrainArgs {
 /// Runs `restoregrad train`.
 pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     let device = parse_device(&a.device).map_err(anyhow::Error::msg)?;
-    let mut cfg = ModelConfig::new().with_prior(a.prior);
+    let mut cfg = ModelConfig::new().with_prior(a.prior).with_predict(a.predict);
     if let Some(v) = a.eta {
         cfg.eta = v;
     }

@@ -33,6 +33,34 @@ impl std::fmt::Display for PriorMode {
     }
 }
 
+/// What the denoiser's output estimates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Prediction {
+    /// CDiffuSE's combined noise ε̂; x̂0 = (x_t − √(1−ᾱ) ε̂) / √ᾱ (the models before clean
+    /// prediction, whose configs lack the field).
+    Noise,
+    /// The clean planes x̂0 themselves; ε̂ = (x_t − √ᾱ x̂0) / √(1−ᾱ) where a loss needs it. The
+    /// last layer starts as the identity x̂0 = y, so training starts from the noisy input's
+    /// quality instead of from noise (measured: noise prediction stayed below the noisy input's
+    /// SI-SDR after 2,100 steps).
+    Clean,
+}
+
+impl Prediction {
+    /// x̂0 from the denoiser's `output` at input `x_t`, given √(1−ᾱ) and √ᾱ (scalars or
+    /// per-item tensors that broadcast, e.g. `[B, 1, 1, 1]`).
+    pub fn clean_estimate<C: Clone>(self, output: burn::prelude::Tensor<4>, x_t: burn::prelude::Tensor<4>, sqrt_1m_ab: C, sqrt_ab: C) -> burn::prelude::Tensor<4>
+    where
+        burn::prelude::Tensor<4>: std::ops::Mul<C, Output = burn::prelude::Tensor<4>> + std::ops::Div<C, Output = burn::prelude::Tensor<4>>,
+    {
+        match self {
+            Prediction::Noise => (x_t - output * sqrt_1m_ab) / sqrt_ab, // [B,2,T,F]
+            Prediction::Clean => output,
+        }
+    }
+}
+
 /// Everything needed to rebuild a model.
 #[derive(Config, Debug, PartialEq)]
 pub struct ModelConfig {
@@ -90,6 +118,10 @@ pub struct ModelConfig {
     /// Which prior.
     #[config(default = "PriorMode::Learned")]
     pub prior: PriorMode,
+    /// What the denoiser predicts. The default is `noise` so that configs written before the
+    /// field existed keep their meaning; `restoregrad train` writes `clean` unless told otherwise.
+    #[config(default = "Prediction::Noise")]
+    pub predict: Prediction,
     /// Lower clamp of predicted log-variances. It bounds the Mahalanobis weight 1/σ² of L_DM:
     /// CDiffuSE's combined-noise target also holds the (y − x0) part, which is not scaled by
     /// Σ, so a tiny σ in a silent bin would otherwise dominate the whole loss (measured: with

@@ -11,7 +11,7 @@ pub mod restoregrad;
 pub mod sampler;
 pub mod staggered;
 
-pub use config::{ModelConfig, PriorMode};
+pub use config::{ModelConfig, Prediction, PriorMode};
 pub use device::parse_device;
 pub use io::{default_model_dir, load_enhancer, load_model, save_model, ModelError};
 pub use restoregrad::RestoreGrad;

@@ -7,11 +7,12 @@
 
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::gru::{Gru, GruConfig};
+use burn::module::Param;
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, silu};
 
-use super::config::ModelConfig;
+use super::config::{ModelConfig, Prediction};
 
 fn freq_conv(cin: usize, cout: usize, k: usize, stride: usize, dilation: usize, device: &Device) -> Conv2d {
     let pad = dilation * (k - 1) / 2;
@@ -25,6 +26,21 @@ fn freq_conv(cin: usize, cout: usize, k: usize, stride: usize, dilation: usize, 
 fn freq_upconv(cin: usize, cout: usize, device: &Device) -> ConvTranspose2d {
     // kernel 4, stride 2, padding 1: exactly doubles the frequency axis.
     ConvTranspose2dConfig::new([cin, cout], [1, 4]).with_stride([1, 2]).with_padding([0, 1]).init(device)
+}
+
+/// The last layer, whose six planes are D (2) and the complex masks K1 (2) and K2 (2). With
+/// clean prediction it starts at zero weight and bias K2 = 1, i.e. exactly x̂0 = y: a new model
+/// starts at the noisy input's quality and the zero weights still get gradients from the
+/// (non-zero) features below them.
+fn output_layer(cfg: &ModelConfig, cin: usize, device: &Device) -> ConvTranspose2d {
+    let mut layer = freq_upconv(cin, 6, device);
+    if cfg.predict == Prediction::Clean {
+        // Fresh trainable parameters (a mapped value would lose its gradient tracking).
+        layer.weight = Param::from_tensor(layer.weight.val().zeros_like());
+        let bias = Tensor::from_data(TensorData::new(vec![0.0f32, 0.0, 0.0, 0.0, 1.0, 0.0], [6]), device);
+        layer.bias = Some(Param::from_tensor(bias));
+    }
+    layer
 }
 
 /// The denoiser network ε_θ: predicts CDiffuSE's combined noise from `[x_t, y]` and the time.
@@ -63,7 +79,7 @@ impl Denoiser {
             time2: LinearConfig::new(2 * h, 2 * h).init(device),
             dec3: freq_upconv(2 * c3, c2, device),
             dec2: freq_upconv(2 * c2, c1, device),
-            dec1: freq_upconv(2 * c1, 6, device),
+            dec1: output_layer(cfg, 2 * c1, device),
             c3,
             hidden: h,
         }

@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 
-use super::config::{ModelConfig, PriorMode};
+use super::config::{ModelConfig, Prediction, PriorMode};
 use super::diffusion::Schedule;
 use super::loss::{clean_loss, latent_regulariser, noise_loss, prior_matching};
 use super::net::{spectral_features, time_embedding, Denoiser, VarianceNet};
@@ -79,6 +79,15 @@ pub struct LossTerms {
     pub clean: Tensor<1>,
 }
 
+/// The cap on the signal-to-noise ratio ᾱ/(1−ᾱ) that weights clean prediction's ε-loss.
+pub const MIN_SNR_CAP: f64 = 5.0;
+
+/// The Min-SNR factor min(SNR, cap)/SNR applied to the ε-loss of an item at ᾱ.
+fn snr_weight(alpha_bar: f64) -> f64 {
+    let snr = alpha_bar / (1.0 - alpha_bar).max(1e-12);
+    snr.min(MIN_SNR_CAP) / snr
+}
+
 fn per_item(values: impl Iterator<Item = f64>, device: &Device) -> Tensor<4> {
     let v: Vec<f32> = values.map(|x| x as f32).collect();
     let b = v.len();
@@ -133,9 +142,19 @@ impl TrainModel {
             cfg.time_dim,
             &device,
         ); // [B, time_dim]
-        let (estimate, _) = self.model.denoiser.forward(Tensor::cat(vec![x_t.clone(), y], 1), emb, None); // [B,2,T,F]
-        let x0_hat = (x_t - estimate.clone() * sqrt_1m_ab) / sqrt_ab; // [B,2,T,F]
-        let dm = noise_loss(target, estimate, logvar);
+        let (output, _) = self.model.denoiser.forward(Tensor::cat(vec![x_t.clone(), y], 1), emb, None); // [B,2,T,F]
+        let x0_hat = cfg.predict.clean_estimate(output.clone(), x_t.clone(), sqrt_1m_ab.clone(), sqrt_ab.clone()); // [B,2,T,F]
+        let dm = match cfg.predict {
+            Prediction::Noise => noise_loss(target, output, logvar),
+            Prediction::Clean => {
+                // The same ε-loss through x̂0 carries the weight ᾱ/(1−ᾱ) (up to 10⁴ near t = 1),
+                // which would let a few low-noise items steer every clipped step; cap that SNR
+                // weight at MIN_SNR_CAP (Min-SNR weighting, Hang et al. 2023).
+                let eps_hat = (x_t - x0_hat.clone() * sqrt_ab) / sqrt_1m_ab; // [B,2,T,F]
+                let w = per_item(coeffs.iter().map(|c| snr_weight(c.alpha_bar).sqrt()), &device); // [B,1,1,1]
+                noise_loss(target * w.clone(), eps_hat * w, logvar)
+            }
+        };
         let clean = clean_loss(x0, x0_hat);
         let total = dm.clone() + lr.clone() * cfg.eta + pm.clone() * cfg.lambda + clean.clone() * cfg.gamma;
         LossTerms { total, dm, lr, pm, clean }

@@ -167,7 +167,7 @@ impl Enhancer {
             let input = Tensor::cat(vec![x.clone(), y.clone()], 1); // [B,4,T,F]
             let (eps, new_state) = self.model.denoiser.forward(input, emb, states[i].take());
             states[i] = Some(new_state);
-            let x0_hat = (x - eps * (1.0 - co.alpha_bar).sqrt()) / co.alpha_bar.sqrt(); // [B,2,T,F]
+            let x0_hat = self.cfg.predict.clean_estimate(eps, x, (1.0 - co.alpha_bar).sqrt(), co.alpha_bar.sqrt()); // [B,2,T,F]
             match times.get(i + 1) {
                 None => return x0_hat,
                 Some(&next) => {

@@ -214,7 +214,7 @@ impl Wavefront {
         for (r, key) in keys.into_iter().enumerate() {
             enh.states.insert(key, new_state.clone().slice([r..r + 1, 0..h])); // [1,H]
         }
-        let x0_hat = (x - eps * col(0)) / col(1); // [B,2,T,F]
+        let x0_hat = enh.cfg.predict.clean_estimate(eps, x, col(0), col(1)); // [B,2,T,F]
         let x_next = x0_hat.clone() * col(2) + y * col(3) + z * sigma * col(4); // [B,2,T,F]
 
         let front = self.next_seq - self.slots.len() as u64;
