@@ -108,7 +108,7 @@ fn check_staggered(s_max: usize, plan: &[Option<usize>]) -> f32 {
 #[test]
 fn staggered_equals_sequential_delayed_s2_s3() {
     for s in [2usize, 3] {
-        let worst = check_staggered(s, &vec![Some(s); 12]);
+        let worst = check_staggered(s, &[Some(s); 12]);
         println!("S={s}: max abs diff staggered vs sequential {worst:e}");
     }
 }

@@ -206,7 +206,7 @@ impl Enhancer {
         out: &mut [Complex32],
     ) {
         let n_bins = self.n_bins();
-        assert!(batch > 0 && noisy.len() % (batch * n_bins) == 0, "process_batch: ragged input");
+        assert!(batch > 0 && noisy.len().is_multiple_of(batch * n_bins), "process_batch: ragged input");
         assert_eq!(noisy.len(), out.len(), "process_batch: output length");
         assert_eq!(positions.len(), batch, "process_batch: one position per item");
         assert!(self.stagger.is_none(), "process_batch: staggered batching is on");

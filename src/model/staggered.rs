@@ -71,8 +71,9 @@ struct InFlight {
 enum Slot {
     /// Still in flight.
     Pending,
-    /// Finished: x̂0 `[1, 2, T, F]`, on the device until it is due.
-    Ready(Tensor<4>),
+    /// Finished: x̂0 `[1, 2, T, F]`, on the device until it is due (boxed: the other slots are
+    /// empty).
+    Ready(Box<Tensor<4>>),
     /// A bypassed chunk: the caller supplies its output.
     Hole,
 }
@@ -139,7 +140,7 @@ impl Wavefront {
         }
         let due = if self.slots.len() > self.delay_chunks() { self.slots.pop_front() } else { None };
         match due {
-            Some(Slot::Ready(x0)) => enh.download_chunks(x0, out),
+            Some(Slot::Ready(x0)) => enh.download_chunks(*x0, out),
             Some(Slot::Pending) => unreachable!("a chunk runs at most S steps, so it is done S - 1 calls after entry"),
             Some(Slot::Hole) | None => out.fill(Complex32::new(0.0, 0.0)),
         }
@@ -222,7 +223,7 @@ impl Wavefront {
             row.next += 1;
             if row.next == row.steps {
                 let slot = (row.seq - front) as usize;
-                self.slots[slot] = Slot::Ready(x0_hat.clone().slice([r..r + 1, 0..c, 0..t, 0..f])); // [1,2,T,F]
+                self.slots[slot] = Slot::Ready(Box::new(x0_hat.clone().slice([r..r + 1, 0..c, 0..t, 0..f]))); // [1,2,T,F]
             } else {
                 row.x = x_next.clone().slice([r..r + 1, 0..c, 0..t, 0..f]); // [1,2,T,F]
                 self.in_flight.push_back(row);
