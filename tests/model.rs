@@ -76,6 +76,19 @@ fn clean_prediction_starts_as_the_identity() {
 }
 
 #[test]
+fn configs_written_before_clean_prediction_load_as_noise_prediction() {
+    let mut json: serde_json::Value = serde_json::to_value(ModelConfig::new().with_predict(Prediction::Clean)).unwrap();
+    let obj = json.as_object_mut().unwrap();
+    obj.remove("predict");
+    obj.remove("speech_weight");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    std::fs::write(&path, json.to_string()).unwrap();
+    let cfg = restoregrad::model::io::load_config(&path).unwrap();
+    assert_eq!((cfg.predict, cfg.speech_weight), (Prediction::Noise, 0.0));
+}
+
+#[test]
 fn seeded_sampling_is_reproducible_and_chunking_invariant_in_state() {
     let cfg = tiny_cfg(PriorMode::Learned);
     let device = Device::flex();

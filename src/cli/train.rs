@@ -66,6 +66,9 @@ pub struct TrainArgs {
     /// γ: weight of the auxiliary clean-estimate loss (0 = the paper's loss exactly).
     #[arg(long)]
     pub gamma: Option<f64>,
+    /// k: weight of loud (speech) bins in the clean-estimate loss, 1 + k·|x0|²/mean|x0|².
+    #[arg(long, default_value_t = 1.0)]
+    pub speech_weight: f64,
     /// GRU hidden size of the denoiser.
     #[arg(long)]
     pub hidden: Option<usize>,
@@ -87,6 +90,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     if let Some(v) = a.gamma {
         cfg.gamma = v;
     }
+    cfg.speech_weight = a.speech_weight;
     if let Some(v) = a.hidden {
         cfg.hidden = v;
     }

@@ -144,6 +144,10 @@ pub struct ModelConfig {
     /// The compressed spectra are small (mean x0² ≈ 0.004), so it needs a large weight to count.
     #[config(default = 30.0)]
     pub gamma: f64,
+    /// k: how much the clean-estimate loss weights bins by their clean power (0 = plain MSE;
+    /// see [`crate::model::loss::clean_loss`]). Training only.
+    #[config(default = 0.0)]
+    pub speech_weight: f64,
 }
 
 impl ModelConfig {

@@ -68,8 +68,16 @@ pub fn save_model(dir: &Path, cfg: &ModelConfig, model: &RestoreGrad, card: Opti
 pub fn load_config(path: &Path) -> Result<ModelConfig, ModelError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ModelError::Io { path: path.to_path_buf(), msg: e.to_string() })?;
-    let cfg: ModelConfig = serde_json::from_str(&text)
-        .map_err(|e| ModelError::Config { path: path.to_path_buf(), msg: e.to_string() })?;
+    let bad = |msg: String| ModelError::Config { path: path.to_path_buf(), msg };
+    let mut value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    // Fields added after the first models were written; a config without them means what those
+    // models did (burn's Config derive does not apply its defaults when deserialising).
+    if let Some(obj) = value.as_object_mut() {
+        for (key, default) in [("predict", serde_json::json!("noise")), ("speech_weight", serde_json::json!(0.0))] {
+            obj.entry(key).or_insert(default);
+        }
+    }
+    let cfg: ModelConfig = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
     cfg.validate().map_err(|msg| ModelError::Config { path: path.to_path_buf(), msg })?;
     Ok(cfg)
 }

@@ -24,9 +24,23 @@ pub fn prior_matching(logvar_prior: Tensor<4>, logvar_post: Tensor<4>) -> Tensor
     (logvar_prior.clone() - logvar_post.clone() + (logvar_post - logvar_prior).exp() - 1.0).mean() // scalar
 }
 
-/// An auxiliary clean-estimate loss ‖x̂0 − x0‖² (weighted by γ; 0 gives the paper's loss).
-pub fn clean_loss(x0: Tensor<4>, x0_hat: Tensor<4>) -> Tensor<1> {
-    (x0 - x0_hat).square().mean() // scalar
+/// An auxiliary clean-estimate loss (weighted by γ; γ = 0 gives the paper's loss):
+/// ‖x̂0 − x0‖² with each bin weighted by `1 + k·|x0|²/mean|x0|²` (mean per item).
+///
+/// Why the speech weight k: on compressed spectra, plain MSE is dominated by the many quiet,
+/// noise-dominated bins, and a small model lowers it most by turning everything down — speech
+/// included (measured: 5-14 dB of speech attenuation and SI-SDR below the noisy input). A
+/// compressed error δc costs about c²·δc² in the linear domain that SI-SDR sees, so weighting by
+/// the clean power restores the loud speech bins' share; the 1 keeps the perceptual term.
+pub fn clean_loss(x0: Tensor<4>, x0_hat: Tensor<4>, speech_weight: f64) -> Tensor<1> {
+    let err = (x0.clone() - x0_hat).square(); // [B,2,T,F]
+    if speech_weight == 0.0 {
+        return err.mean(); // scalar
+    }
+    let power = x0.square().sum_dim(1); // [B,1,T,F]
+    let mean = power.clone().mean_dim(3).mean_dim(2); // [B,1,1,1]
+    let w = power / (mean + 1e-8) * speech_weight + 1.0; // [B,1,T,F]
+    (err * w).mean() // scalar
 }
 
 #[cfg(test)]
@@ -58,6 +72,17 @@ mod tests {
         let e = std::f32::consts::E;
         let expected = ((a * 1.0 + 0.0) + (a * 4.0 / e + 1.0) + (0.0 + 0.0) + (a * 4.0 / e + 1.0)) / 4.0;
         assert!((scalar(latent_regulariser(x0, lv, a as f64)) - expected).abs() < 1e-5);
+    }
+
+    #[test]
+    fn clean_loss_weights_loud_bins() {
+        // Clean powers 4 and 0 in the two bins (mean 2): weights 1 + k·2 and 1.
+        let x0 = t4(&[2.0, 0.0, 0.0, 0.0], [1, 2, 1, 2]);
+        let hat = t4(&[1.0, 1.0, 0.0, 0.0], [1, 2, 1, 2]);
+        assert!((scalar(clean_loss(x0.clone(), hat.clone(), 0.0)) - 0.5).abs() < 1e-6);
+        // errors 1 (weight 1 + 2k) and 1 (weight 1), over 4 elements: (2 + 2k) / 4.
+        let k = 1.5;
+        assert!((scalar(clean_loss(x0, hat, k)) - (2.0 + 2.0 * k as f32) / 4.0).abs() < 1e-5);
     }
 
     #[test]

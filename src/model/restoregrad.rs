@@ -155,7 +155,7 @@ impl TrainModel {
                 noise_loss(target * w.clone(), eps_hat * w, logvar)
             }
         };
-        let clean = clean_loss(x0, x0_hat);
+        let clean = clean_loss(x0, x0_hat, cfg.speech_weight);
         let total = dm.clone() + lr.clone() * cfg.eta + pm.clone() * cfg.lambda + clean.clone() * cfg.gamma;
         LossTerms { total, dm, lr, pm, clean }
     }
