@@ -13,6 +13,7 @@ pub mod dsp;
 pub mod engine;
 pub mod metrics;
 pub mod model;
+pub mod report;
 pub mod train;
 
 /// The sample rate the model runs at.

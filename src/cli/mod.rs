@@ -6,8 +6,10 @@ use std::process::ExitCode;
 pub mod bench;
 pub mod devices;
 pub mod enhance;
+pub mod eval;
 pub mod export;
 pub mod live;
+pub mod plot_ablation;
 pub mod score;
 pub mod train;
 
@@ -43,6 +45,10 @@ pub enum Command {
     Live(live::LiveArgs),
     /// Measure latency, speed and quality over a grid of settings.
     Bench(bench::BenchArgs),
+    /// Quality of a model against the number of sampling steps (validation sets or files) as CSV.
+    Eval(eval::EvalArgs),
+    /// Plots and tables of a prior ablation from its runs' logs and eval CSVs.
+    PlotAblation(plot_ablation::PlotAblationArgs),
 }
 
 /// Global output options passed to every subcommand.
@@ -82,6 +88,8 @@ pub fn main() -> ExitCode {
         Command::Devices(a) => devices::run(a, g),
         Command::Live(a) => live::run(a, g),
         Command::Bench(a) => bench::run(a, g),
+        Command::Eval(a) => eval::run(a, g),
+        Command::PlotAblation(a) => plot_ablation::run(a, g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

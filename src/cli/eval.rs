@@ -1,0 +1,172 @@
+//! `restoregrad eval`: quality of one model against the number of sampling steps, as a CSV.
+//!
+//! The pairs are either the trainer's seeded validation sets (`--data`: the synthetic mixtures
+//! of held-out speakers and noises, and the VoiceBank-DEMAND pairs, exactly as `train` builds
+//! them) or two folders of files matched by stem (`--clean`, `--noisy`). Each set gets a row
+//! for the noisy input and one per step count: SI-SDR, ESTOI, STOI and PESQ-WB means.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use super::Globals;
+use crate::model::{default_model_dir, load_model, parse_device};
+use crate::report::steps::{enhancer, parse_steps, score_model, score_noisy, StepsTable};
+use crate::train::data::{ValItem, ValidationSets};
+
+/// Arguments of `restoregrad eval`.
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    /// Model folder (`config.json` + `weights.bpk`, e.g. from `restoregrad export`); default:
+    /// the shipped model.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The shared data folder: evaluate on the trainer's seeded validation sets.
+    #[arg(long, conflicts_with_all = ["clean", "noisy"], required_unless_present = "clean")]
+    pub data: Option<PathBuf>,
+    /// Which validation sets with `--data`: `mix` (synthetic mixtures), `vb` (VoiceBank-DEMAND).
+    #[arg(long, default_value = "mix,vb", value_delimiter = ',')]
+    pub sets: Vec<String>,
+    /// Validation mixtures per SNR (0/5/10/15 dB), as `train --val-per-snr` (the same value
+    /// gives the same mixtures).
+    #[arg(long, default_value_t = 6)]
+    pub val_per_snr: usize,
+    /// Folder of clean references, matched to `--noisy` by file stem.
+    #[arg(long, requires = "noisy")]
+    pub clean: Option<PathBuf>,
+    /// Folder of noisy inputs.
+    #[arg(long, requires = "clean")]
+    pub noisy: Option<PathBuf>,
+    /// Comma-separated reverse diffusion step counts (1-6).
+    #[arg(long, default_value = "1,2,3,6")]
+    pub steps: String,
+    /// Sampler seed (reseeded per utterance; 0 is what validation uses).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write the rows as CSV to this file (atomically).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Compute device: cpu, cuda[:N] or vulkan (GPU backends need their cargo feature).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+/// Runs `restoregrad eval`.
+pub fn run(a: EvalArgs, g: Globals) -> Result<()> {
+    let steps = parse_steps(&a.steps)?;
+    let device = parse_device(&a.device).map_err(anyhow::Error::msg)?;
+    let dir = match &a.model {
+        Some(p) => p.clone(),
+        None => default_model_dir()?,
+    };
+    let (cfg, model) = load_model(&dir, &device)?;
+    let sets = load_sets(&a)?;
+
+    let total: usize = sets.iter().map(|(_, v)| v.len()).sum::<usize>() * steps.len();
+    let pb = if g.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(total as u64) };
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} eval [{bar:30}] {pos}/{len} {wide_msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let mut table = StepsTable::default();
+    for (name, items) in &sets {
+        pb.set_message(format!("{name}: noisy input"));
+        table.rows.push(score_noisy(name, items));
+        for &s in &steps {
+            pb.set_message(format!("{name}: {s} step(s)"));
+            let mut enh = enhancer(&cfg, &model, &device, a.seed);
+            table.rows.push(score_model(name, &mut enh, items, s, &mut || pb.inc(1))?);
+        }
+    }
+    pb.finish_and_clear();
+
+    if !g.quiet {
+        println!("model {}", dir.display());
+    }
+    println!("{:<6} {:<12} {:>5} {:>5} {:>8} {:>6} {:>6} {:>7}", "set", "system", "steps", "items", "SI-SDR", "ESTOI", "STOI", "PESQ");
+    for r in &table.rows {
+        let pesq = r.pesq_wb.map_or("-".to_string(), |p| format!("{p:.3}"));
+        println!(
+            "{:<6} {:<12} {:>5} {:>5} {:>8.2} {:>6.3} {:>6.3} {pesq:>7}",
+            r.set, r.system, r.steps, r.items, r.si_sdr, r.estoi, r.stoi
+        );
+    }
+    if let Some(out) = &a.out {
+        table.write(out)?;
+        if !g.quiet {
+            eprintln!("wrote {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+/// The named sets to evaluate.
+fn load_sets(a: &EvalArgs) -> Result<Vec<(String, Vec<ValItem>)>> {
+    if let Some(data) = &a.data {
+        for s in &a.sets {
+            if s != "mix" && s != "vb" {
+                bail!("--sets: unknown set {s:?} (mix, vb)");
+            }
+        }
+        let val = ValidationSets::load(data, a.val_per_snr, 4.0)?;
+        let mut out = Vec::new();
+        if a.sets.iter().any(|s| s == "mix") {
+            out.push(("mix".to_string(), val.mixtures));
+        }
+        if a.sets.iter().any(|s| s == "vb") {
+            out.push(("vb".to_string(), val.vbdemand));
+        }
+        for (n, v) in &out {
+            if v.is_empty() {
+                bail!("{}: the {n} validation set is empty", data.display());
+            }
+        }
+        return Ok(out);
+    }
+    let (Some(clean), Some(noisy)) = (&a.clean, &a.noisy) else { bail!("give --data, or --clean and --noisy") };
+    Ok(vec![("files".to_string(), load_pairs(clean, noisy)?)])
+}
+
+/// Audio files directly in `dir`, by stem.
+fn list_audio(dir: &Path) -> Result<BTreeMap<String, PathBuf>> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let p = e?.path();
+        let ext = p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+        if p.is_file() && ext.is_some_and(|e| ["wav", "flac", "mp3", "ogg"].contains(&e.as_str())) {
+            out.insert(p.file_stem().unwrap_or_default().to_string_lossy().into_owned(), p);
+        }
+    }
+    Ok(out)
+}
+
+/// A file as mono at the model rate.
+fn load_mono(p: &Path) -> Result<Vec<f32>> {
+    let audio = crate::audio::read_audio(p).with_context(|| format!("{}: cannot read", p.display()))?;
+    let mono = audio.to_mono();
+    Ok(if audio.sample_rate == crate::MODEL_RATE { mono } else { crate::dsp::resample::resample(&mono, audio.sample_rate, crate::MODEL_RATE) })
+}
+
+/// Clean/noisy pairs matched by stem (both trimmed to the shorter).
+fn load_pairs(clean: &Path, noisy: &Path) -> Result<Vec<ValItem>> {
+    let c = list_audio(clean)?;
+    let n = list_audio(noisy)?;
+    let mut items = Vec::new();
+    for (name, np) in &n {
+        let Some(cp) = c.get(name) else { bail!("{}: no clean file with this stem in {}", np.display(), clean.display()) };
+        let (mut cl, mut no) = (load_mono(cp)?, load_mono(np)?);
+        let len = cl.len().min(no.len());
+        if len == 0 {
+            bail!("{name}: empty audio");
+        }
+        cl.truncate(len);
+        no.truncate(len);
+        items.push(ValItem { name: name.clone(), clean: cl, noisy: no });
+    }
+    if items.is_empty() {
+        bail!("{}: no audio files", noisy.display());
+    }
+    Ok(items)
+}

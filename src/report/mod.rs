@@ -1,0 +1,26 @@
+//! Reports over finished training runs: the prior ablation (validation curves from each run's
+//! `log.csv`, quality against the number of sampling steps) as CSVs, PNG plots and Markdown.
+//!
+//! - [`vallog`] parses a run's `log.csv` into its validation points.
+//! - [`steps`] measures quality against sampling steps for one model and reads/writes that CSV.
+//! - [`plot`] draws the PNGs with plotters.
+//! - [`summary`] turns the same numbers into Markdown tables.
+
+pub mod plot;
+pub mod steps;
+pub mod summary;
+pub mod vallog;
+
+/// One run of an ablation: its name (e.g. the prior) with its validation log and, when
+/// measured, its quality against sampling steps.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// Short name used in legends and file names (`standard`, `energy`, `learned`).
+    pub name: String,
+    /// The validation rows of the run's `log.csv`.
+    pub log: vallog::ValLog,
+    /// Quality against sampling steps of the run's exported (best) model, if measured.
+    pub steps: Option<steps::StepsTable>,
+    /// The same for a second checkpoint (e.g. the last EMA weights), if measured.
+    pub steps_last: Option<steps::StepsTable>,
+}
