@@ -1,4 +1,4 @@
-//! `--device cpu|cuda[:N]|vulkan[:N]`: run-time backend selection, with a clear error when this
+//! `--device cpu|cuda[:N]|vulkan[:N]|tch`: run-time backend selection, with a clear error when this
 //! binary was built without the backend's cargo feature, or when the device or its driver is
 //! missing on this machine.
 //!
@@ -15,7 +15,8 @@ use burn::prelude::*;
 ///
 /// `cpu` (or `flex`) is the Flex CPU backend. `cuda[:N]` is the N-th CUDA device (default 0),
 /// needing the `cuda` feature. `vulkan` (or `wgpu`) is wgpu's best Vulkan adapter, `vulkan:N` the
-/// N-th discrete GPU; both need the `vulkan` feature. Errors are one-line, human-readable strings.
+/// N-th discrete GPU; both need the `vulkan` feature. `tch` (or `libtorch`) is LibTorch on the CPU,
+/// needing the `tch` feature (see docs/TCH.md). Errors are one-line, human-readable strings.
 pub fn parse_device(name: &str) -> Result<Device, String> {
     let lower = name.trim().to_ascii_lowercase();
     let (kind, index) = match lower.split_once(':') {
@@ -29,7 +30,11 @@ pub fn parse_device(name: &str) -> Result<Device, String> {
             cached(&format!("cuda:{i}"), || cuda(i))
         }
         "vulkan" | "wgpu" => cached(&format!("vulkan:{index:?}"), || vulkan(index)),
-        _ => Err(format!("unknown device {name:?}: use cpu, cuda[:N] or vulkan")),
+        "tch" | "libtorch" => match index {
+            None => cached("tch", libtorch),
+            Some(_) => Err(format!("bad device {name:?}: tch is LibTorch on the CPU and takes no index")),
+        },
+        _ => Err(format!("unknown device {name:?}: use cpu, cuda[:N], vulkan or tch")),
     }
 }
 
@@ -105,8 +110,30 @@ fn vulkan(_index: Option<usize>) -> Result<Device, String> {
     Err("this binary was built without Vulkan support: rebuild with `cargo build --release --features vulkan`".into())
 }
 
+/// LibTorch's CPU device. libtorch is linked at build time, so there is no driver to find, but the
+/// first operation still initialises it (and its thread pool, sized by `OMP_NUM_THREADS`), so it
+/// is probed like the GPUs to turn a broken install into an error rather than a panic mid-run.
+#[cfg(feature = "tch")]
+fn libtorch() -> Result<Device, String> {
+    guarded(|| {
+        // burn 0.22 marks burn-tch deprecated; it is still the only LibTorch binding it offers.
+        #[allow(deprecated)]
+        let device = Device::libtorch();
+        roundtrip(&device)?;
+        Ok(device)
+    })
+    .map_err(|why| format!("LibTorch CPU device failed its self-test: {why}"))
+}
+
+#[cfg(not(feature = "tch"))]
+fn libtorch() -> Result<Device, String> {
+    Err("this binary was built without LibTorch support: rebuild with `cargo build --release --features tch` \
+         and a libtorch 2.9.0 install (see docs/TCH.md)"
+        .into())
+}
+
 /// Uploads a tiny tensor, doubles it on the device and reads it back.
-#[cfg(any(feature = "cuda", feature = "vulkan", test))]
+#[cfg(any(feature = "cuda", feature = "vulkan", feature = "tch", test))]
 fn roundtrip(device: &Device) -> Result<(), String> {
     let x = Tensor::<1>::from_floats([1.0f32, -2.0, 3.5], device);
     let data = (x * 2.0).try_into_data().map_err(|e| e.to_string())?;
@@ -121,7 +148,7 @@ fn roundtrip(device: &Device) -> Result<(), String> {
 /// records messages from every thread instead of printing them: a backend runtime panics first on
 /// its own runner thread (with the useful message, e.g. the driver that failed to load), then on
 /// ours with a bare channel error, so the recorded messages are what the error reports.
-#[cfg(any(feature = "cuda", feature = "vulkan", test))]
+#[cfg(any(feature = "cuda", feature = "vulkan", feature = "tch", test))]
 fn guarded<T>(probe: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     use std::panic::{self, AssertUnwindSafe};
     use std::sync::{Arc, Mutex};
@@ -157,7 +184,7 @@ fn guarded<T>(probe: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     }
 }
 
-#[cfg(any(feature = "cuda", feature = "vulkan", test))]
+#[cfg(any(feature = "cuda", feature = "vulkan", feature = "tch", test))]
 fn payload_text(payload: &(dyn std::any::Any + Send)) -> Option<String> {
     payload
         .downcast_ref::<&str>()
@@ -179,6 +206,16 @@ mod tests {
         assert!(parse_device("cuda:1").unwrap_err().contains("--features cuda"));
         #[cfg(not(feature = "vulkan"))]
         assert!(parse_device("vulkan").unwrap_err().contains("--features vulkan"));
+        #[cfg(not(feature = "tch"))]
+        assert!(parse_device("tch").unwrap_err().contains("--features tch"));
+        assert!(parse_device("tch:1").unwrap_err().contains("takes no index"));
+    }
+
+    #[cfg(feature = "tch")]
+    #[test]
+    fn tch_passes_the_self_test() {
+        roundtrip(&parse_device("tch").unwrap()).unwrap();
+        assert_eq!(parse_device("libtorch").unwrap(), parse_device("tch").unwrap());
     }
 
     #[test]
