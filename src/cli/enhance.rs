@@ -38,8 +38,8 @@ pub struct EnhanceArgs {
     /// Output folder: each input is written there as STEM.wav.
     #[arg(long, required_unless_present = "output")]
     pub out_dir: Option<PathBuf>,
-    /// Reverse diffusion steps (1-6). The shipped model scores best with 1 (README quality table).
-    #[arg(long, default_value_t = 1)]
+    /// Reverse diffusion steps (1-6); the default is the shipped model's best on validation.
+    #[arg(long, default_value_t = crate::engine::StreamerConfig::DEFAULT_STEPS)]
     pub steps: usize,
     /// Remove at most this many dB of noise (mixes the noisy input back in); unlimited if unset.
     #[arg(long)]
@@ -50,7 +50,7 @@ pub struct EnhanceArgs {
     /// Seed of the diffusion sampler (same seed, same output).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Compute device: cpu, cuda[:N] or vulkan (GPU backends need their cargo feature).
+    /// Compute device: cpu, cuda[:N] or vulkan (GPU backends need their cargo feature; tch also works but is slower than cpu here).
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// STFT frames per model call (larger is faster offline; 4 matches the live default).

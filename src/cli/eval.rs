@@ -47,7 +47,7 @@ pub struct EvalArgs {
     /// Write the rows as CSV to this file (atomically).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
-    /// Compute device: cpu, cuda[:N] or vulkan (GPU backends need their cargo feature).
+    /// Compute device: cpu, cuda[:N] or vulkan (GPU backends need their cargo feature; tch also works but is slower than cpu here).
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }

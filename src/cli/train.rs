@@ -76,7 +76,7 @@ pub struct TrainArgs {
     /// GRU hidden size of the denoiser.
     #[arg(long)]
     pub hidden: Option<usize>,
-    /// Compute device: cpu, cuda[:N] or vulkan (GPU backends need their cargo feature).
+    /// Compute device: cpu, cuda[:N], vulkan or tch (all but cpu need their cargo feature; tch is for training, docs/TCH.md).
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }
