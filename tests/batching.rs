@@ -2,33 +2,23 @@
 //! chunks, through the streamer too, with its latency reported), and the offline segment path
 //! stays close to the streaming path on a committed fixture.
 
+mod common;
+
 use std::path::Path;
 
 use assert_cmd::Command;
 
 use burn::prelude::*;
 use restoregrad::audio::read_audio;
+use common::{noise_signal, tiny_cfg};
 use restoregrad::dsp::Complex32;
 use restoregrad::engine::{enhance_mono_16k, enhance_segments_16k, SegmentConfig, Streamer, StreamerConfig};
 use restoregrad::metrics::{align_delay, si_sdr};
 use restoregrad::model::config::ModelConfig;
 use restoregrad::model::{load_model, ChunkDenoiser, Enhancer, PriorMode, RestoreGrad};
 
-fn tiny_cfg() -> ModelConfig {
-    ModelConfig::new()
-        .with_n_fft(64)
-        .with_hop(16)
-        .with_n_freq(32)
-        .with_channels1(4)
-        .with_channels2(8)
-        .with_channels3(8)
-        .with_hidden(16)
-        .with_prior_channels(4)
-        .with_prior(PriorMode::Learned)
-}
-
 fn tiny_enhancer(seed: u64) -> Enhancer {
-    let cfg = tiny_cfg();
+    let cfg = tiny_cfg(PriorMode::Learned);
     let device = Device::flex();
     device.seed(5);
     let model = RestoreGrad::new(&cfg, &device);
@@ -44,17 +34,6 @@ fn frames(n: usize, seed: u32) -> Vec<Complex32> {
     (0..n).map(|_| Complex32::new(4.0 * u(), 4.0 * u())).collect()
 }
 
-fn signal(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|i| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let u = ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5;
-            0.3 * (i as f32 * 0.031).sin() * (i as f32 * 0.0007).sin() + 0.1 * u
-        })
-        .collect()
-}
-
 fn max_abs_diff(a: &[Complex32], b: &[Complex32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y).norm()).fold(0.0, f32::max)
 }
@@ -64,7 +43,7 @@ fn max_abs_diff(a: &[Complex32], b: &[Complex32]) -> f32 {
 /// the staggered run returns chunk `n - (s_max - 1)` of the sequential run (zeros for bypassed
 /// chunks and before the first), within 1e-4. Returns the largest difference seen.
 fn check_staggered(s_max: usize, plan: &[Option<usize>]) -> f32 {
-    let (nb, c) = (tiny_cfg().n_fft / 2 + 1, 4);
+    let (nb, c) = (tiny_cfg(PriorMode::Learned).n_fft / 2 + 1, 4);
     let input = frames(plan.len() * c * nb, 17);
     let chunks: Vec<&[Complex32]> = input.chunks(c * nb).collect();
     let zero = vec![Complex32::new(0.0, 0.0); c * nb];
@@ -120,7 +99,7 @@ fn staggered_equals_sequential_with_fewer_steps_and_bypassed_chunks() {
     let worst = check_staggered(3, &plan);
     println!("mixed plan: max abs diff {worst:e}");
     // After a reset the staggered stream starts over exactly.
-    let nb = tiny_cfg().n_fft / 2 + 1;
+    let nb = tiny_cfg(PriorMode::Learned).n_fft / 2 + 1;
     let x = frames(4 * nb, 3);
     let mut st = tiny_enhancer(1);
     st.set_stagger(Some(2));
@@ -137,8 +116,8 @@ fn staggered_equals_sequential_with_fewer_steps_and_bypassed_chunks() {
 
 #[test]
 fn staggered_streamer_reports_its_latency_and_flushes_the_tail() {
-    let mcfg = tiny_cfg();
-    let x = signal(16 * 150 + 7, 3);
+    let mcfg = tiny_cfg(PriorMode::Learned);
+    let x = noise_signal(16 * 150 + 7, 3);
     for (s, c) in [(2usize, 3usize), (3, 2)] {
         let base = StreamerConfig::default().with_stft(mcfg.stft()).with_chunk_frames(c).with_steps(s).with_atten_lim_db(Some(12.0));
         let staggered = base.with_stagger(true);
@@ -185,9 +164,9 @@ fn staggered_streamer_reports_its_latency_and_flushes_the_tail() {
 fn one_segment_equals_streaming() {
     // With one segment the batched path is the streaming path: same chunks, same noise draws
     // (the signal's 154 frames are not a whole number of chunks: the last one is padded alike).
-    let mcfg = tiny_cfg();
+    let mcfg = tiny_cfg(PriorMode::Learned);
     let c = 4;
-    let x = signal(16 * 150 + 7, 9);
+    let x = noise_signal(16 * 150 + 7, 9);
     let cfg = StreamerConfig::default().with_stft(mcfg.stft()).with_chunk_frames(c).with_steps(2);
     let mut e = tiny_enhancer(2);
     let a = enhance_mono_16k(&mut e, &cfg, &x).unwrap();
@@ -196,7 +175,7 @@ fn one_segment_equals_streaming() {
     let d = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max);
     assert!(d <= 1e-4, "one segment vs streaming: {d}");
     // More segments than frames, and an empty input, are handled.
-    let short = signal(40, 1);
+    let short = noise_signal(40, 1);
     assert_eq!(enhance_segments_16k(&mut e, &cfg, &SegmentConfig::new(1000), &short).unwrap().len(), 40);
     assert!(enhance_segments_16k(&mut e, &cfg, &SegmentConfig::new(3), &[]).unwrap().is_empty());
     assert!(enhance_segments_16k(&mut e, &cfg, &SegmentConfig::new(0), &x).is_err());

@@ -1,20 +1,12 @@
 //! Streaming core: latency (impulse), streaming == offline, attenuation limit, bypass, flush.
 
+mod common;
+
+use common::noise_signal;
 use restoregrad::dsp::stft::StftConfig;
 use restoregrad::engine::testing::{DelayedIdentity, GainDenoiser, IdentityDenoiser};
 use restoregrad::engine::{enhance_mono_16k, Degrade, Streamer, StreamerConfig};
 use restoregrad::model::ChunkDenoiser;
-
-fn noise_signal(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|i| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let u = ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5;
-            0.3 * (i as f32 * 0.031).sin() * (i as f32 * 0.0007).sin() + 0.1 * u
-        })
-        .collect()
-}
 
 /// Pseudo-random block sizes in 1..=max.
 fn blocks(total: usize, seed: u64, max: usize) -> Vec<usize> {

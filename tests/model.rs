@@ -1,24 +1,14 @@
 //! Model tests: shapes, sampling reproducibility, save/load, corrupt files, overfitting.
 
+mod common;
+
 use burn::prelude::*;
+use common::tiny_cfg;
 use restoregrad::dsp::Complex32;
 use restoregrad::model::config::ModelConfig;
 use restoregrad::model::diffusion::Schedule;
 use restoregrad::model::restoregrad::{TrainBatch, TrainModel};
 use restoregrad::model::{load_model, save_model, ChunkDenoiser, Enhancer, Prediction, PriorMode, RestoreGrad};
-
-fn tiny_cfg(prior: PriorMode) -> ModelConfig {
-    ModelConfig::new()
-        .with_n_fft(64)
-        .with_hop(16)
-        .with_n_freq(32)
-        .with_channels1(4)
-        .with_channels2(8)
-        .with_channels3(8)
-        .with_hidden(16)
-        .with_prior_channels(4)
-        .with_prior(prior)
-}
 
 fn frames(n_frames: usize, n_bins: usize, seed: u32) -> Vec<Complex32> {
     let mut s = seed;
