@@ -94,22 +94,19 @@ fn plot_ablation_copies_logs_draws_pngs_and_tables() {
 #[test]
 fn plot_ablation_fails_on_logs_without_validation_or_bad_numbers() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("standard_log.csv"), format!("{HEADER}\n25,13.7,1.8,0.0001,11.4,0.16,0,0,0.11,,,,\n")).unwrap();
-    bin()
-        .args(["plot-ablation", "--names", "standard"])
-        .arg("--out")
-        .arg(dir.path())
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("no run logs with validation rows"));
-    std::fs::write(dir.path().join("standard_log.csv"), format!("{HEADER}\n100,1,,,,,,,,abc,0.5,1,0.5\n")).unwrap();
-    bin()
-        .args(["plot-ablation", "--names", "standard"])
-        .arg("--out")
-        .arg(dir.path())
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("bad number"));
+    for (rows, error) in [
+        ("25,13.7,1.8,0.0001,11.4,0.16,0,0,0.11,,,,", "no run logs with validation rows"),
+        ("100,1,,,,,,,,abc,0.5,1,0.5", "bad number"),
+    ] {
+        std::fs::write(dir.path().join("standard_log.csv"), format!("{HEADER}\n{rows}\n")).unwrap();
+        bin()
+            .args(["plot-ablation", "--names", "standard"])
+            .arg("--out")
+            .arg(dir.path())
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(error));
+    }
 }
 
 #[test]
