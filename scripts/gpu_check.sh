@@ -16,7 +16,7 @@
 #      difference at most 0.01 of full scale (-40 dBFS). float32 on both sides with the same host
 #      noise draws differs only by rounding, which lands far above 40 dB; a wrong kernel lands
 #      far below it.
-#   3. Speed: `restoregrad bench --quick --device cpu,GPU` (CPU on the same machine as baseline).
+#   3. Speed: `restoregrad bench --quick --stagger --device cpu,GPU` (CPU on the same machine as baseline).
 #
 # Results go to $OUT when it is set (else ./gpu-check-results): gpu_check.log, gpu_check.json
 # (verdict and numbers), score.json, bench.json, bench.md. Exit status: 0 PASS, 1 FAIL (outputs
@@ -218,7 +218,7 @@ PY
 # 3. Speed.
 if [ "$BENCH" = 1 ]; then
   say "bench --quick on cpu and $DEVICE"
-  if logged "$BIN" bench --quick --device "cpu,$DEVICE" --out-dir "$WORK/bench" "${MODEL_ARGS[@]}"; then
+  if logged "$BIN" bench --quick --stagger --device "cpu,$DEVICE" --out-dir "$WORK/bench" "${MODEL_ARGS[@]}"; then
     for f in bench.json bench.md; do
       if [ -f "$WORK/bench/$f" ]; then cp "$WORK/bench/$f" "$RESULTS/$f"; fi
     done
