@@ -24,3 +24,21 @@ pub struct RunReport {
     /// The same for a second checkpoint (e.g. the last EMA weights), if measured.
     pub steps_last: Option<steps::StepsTable>,
 }
+
+/// The validation sets measured in any run's steps table, in first-seen order.
+pub fn measured_sets(runs: &[RunReport]) -> Vec<String> {
+    let mut sets: Vec<String> = Vec::new();
+    for t in runs.iter().filter_map(|r| r.steps.as_ref()) {
+        for s in t.sets() {
+            if !sets.contains(&s) {
+                sets.push(s);
+            }
+        }
+    }
+    sets
+}
+
+/// The display title of `set` from `(key, title)` pairs, or the key itself.
+pub fn set_title<'a>(set: &'a str, set_titles: &[(&'a str, &'a str)]) -> &'a str {
+    set_titles.iter().find(|(k, _)| *k == set).map_or(set, |(_, v)| v)
+}

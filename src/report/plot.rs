@@ -248,17 +248,10 @@ impl StepsMetric {
 /// line per run (its `steps` table), a dashed line per run for `steps_last` when present,
 /// and the noisy input dashed grey.
 pub fn steps_panels(runs: &[RunReport], metrics: &[StepsMetric], set_titles: &[(&str, &str)]) -> Vec<Panel> {
-    let mut sets: Vec<String> = Vec::new();
-    for t in runs.iter().filter_map(|r| r.steps.as_ref()) {
-        for s in t.sets() {
-            if !sets.contains(&s) {
-                sets.push(s);
-            }
-        }
-    }
+    let sets = super::measured_sets(runs);
     let mut panels = Vec::new();
     for set in &sets {
-        let title = set_titles.iter().find(|(k, _)| k == set).map_or(set.as_str(), |(_, v)| v);
+        let title = super::set_title(set, set_titles);
         for &m in metrics {
             let mut lines = Vec::new();
             let mut xs: Vec<f64> = Vec::new();

@@ -151,17 +151,10 @@ pub fn first_reaching_table(runs: &[RunReport], levels: &[Level]) -> String {
 /// Quality against sampling steps: one table per set, a row per run and step count (and the
 /// noisy input), from the runs' `steps` tables (and `steps_last`, marked `last`).
 pub fn steps_table(runs: &[RunReport], set_titles: &[(&str, &str)]) -> String {
-    let mut sets: Vec<String> = Vec::new();
-    for t in runs.iter().filter_map(|r| r.steps.as_ref()) {
-        for x in t.sets() {
-            if !sets.contains(&x) {
-                sets.push(x);
-            }
-        }
-    }
+    let sets = super::measured_sets(runs);
     let mut s = String::new();
     for set in &sets {
-        let title = set_titles.iter().find(|(k, _)| k == set).map_or(set.as_str(), |(_, v)| v);
+        let title = super::set_title(set, set_titles);
         let items = runs.iter().filter_map(|r| r.steps.as_ref()?.noisy(set)).map(|n| n.items).next();
         let _ = writeln!(s, "\n{title}{}\n", items.map_or(String::new(), |n| format!(" ({n} utterances)")));
         s += "| run | weights | steps | SI-SDR dB | ESTOI | STOI | PESQ-WB |\n|---|---|--:|--:|--:|--:|--:|\n";
