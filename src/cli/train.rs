@@ -69,6 +69,13 @@ pub struct TrainArgs {
     /// k: weight of loud (speech) bins in the clean-estimate loss, 1 + k·|x0|²/mean|x0|².
     #[arg(long, default_value_t = 1.0)]
     pub speech_weight: f64,
+    /// μ: weight of a compressed-magnitude term in the clean-estimate loss (0 = none).
+    #[arg(long, default_value_t = 0.0)]
+    pub mag_weight: f64,
+    /// Start from another run's last checkpoint (fine-tuning): its config (architecture, prior,
+    /// compression) is kept, and only the loss weights given here change.
+    #[arg(long, value_name = "RUN")]
+    pub init_from: Option<PathBuf>,
     /// β of the spectral compression X̃ = β|X|^α e^{j∠X}: sets the data's scale against the
     /// prior's variance range (the default 0.15 gives mean |x0|² ≈ 0.002).
     #[arg(long)]
@@ -84,7 +91,10 @@ pub struct TrainArgs {
 /// Runs `restoregrad train`.
 pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     let device = parse_device(&a.device).map_err(anyhow::Error::msg)?;
-    let mut cfg = ModelConfig::new().with_prior(a.prior).with_predict(a.predict);
+    let mut cfg = match &a.init_from {
+        Some(src) => crate::model::io::load_config(&src.join("config.json")).map_err(anyhow::Error::msg)?,
+        None => ModelConfig::new().with_prior(a.prior).with_predict(a.predict),
+    };
     if let Some(v) = a.eta {
         cfg.eta = v;
     }
@@ -95,6 +105,10 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         cfg.gamma = v;
     }
     cfg.speech_weight = a.speech_weight;
+    cfg.mag_weight = a.mag_weight;
+    if a.init_from.is_some() && (a.compress_beta.is_some() || a.hidden.is_some()) {
+        anyhow::bail!("--init-from keeps the source run's architecture and compression: drop --compress-beta/--hidden");
+    }
     if let Some(v) = a.compress_beta {
         cfg.compress_beta = v;
     }
@@ -117,6 +131,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         val_per_snr: a.val_per_snr,
         fast_fraction: a.fast_fraction,
         fast_pool: a.fast_pool,
+        init_from: a.init_from,
     };
     train(&a.out, cfg, opts, a.resume, device, g.quiet)
 }

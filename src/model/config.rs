@@ -148,6 +148,10 @@ pub struct ModelConfig {
     /// see [`crate::model::loss::clean_loss`]). Training only.
     #[config(default = 0.0)]
     pub speech_weight: f64,
+    /// μ: weight (inside γ) of a compressed-magnitude term ‖|x̂0| − |x0|‖² added to the
+    /// clean-estimate loss (0 = none; see [`crate::model::loss::magnitude_loss`]). Training only.
+    #[config(default = 0.0)]
+    pub mag_weight: f64,
 }
 
 impl ModelConfig {

@@ -5,7 +5,7 @@ use burn::prelude::*;
 
 use super::config::{ModelConfig, Prediction, PriorMode};
 use super::diffusion::Schedule;
-use super::loss::{clean_loss, latent_regulariser, noise_loss, prior_matching};
+use super::loss::{clean_loss, latent_regulariser, magnitude_loss, noise_loss, prior_matching};
 use super::net::{spectral_features, time_embedding, Denoiser, VarianceNet};
 
 /// The inference model: what a model folder holds. The Posterior Net is not part of it.
@@ -75,7 +75,7 @@ pub struct LossTerms {
     pub lr: Tensor<1>,
     /// Prior matching (0 unless `learned`).
     pub pm: Tensor<1>,
-    /// Auxiliary clean-estimate loss.
+    /// Auxiliary clean-estimate loss (with its magnitude term).
     pub clean: Tensor<1>,
 }
 
@@ -155,7 +155,10 @@ impl TrainModel {
                 noise_loss(target * w.clone(), eps_hat * w, logvar)
             }
         };
-        let clean = clean_loss(x0, x0_hat, cfg.speech_weight);
+        let mut clean = clean_loss(x0.clone(), x0_hat.clone(), cfg.speech_weight);
+        if cfg.mag_weight > 0.0 {
+            clean = clean + magnitude_loss(x0, x0_hat) * cfg.mag_weight;
+        }
         let total = dm.clone() + lr.clone() * cfg.eta + pm.clone() * cfg.lambda + clean.clone() * cfg.gamma;
         LossTerms { total, dm, lr, pm, clean }
     }

@@ -63,6 +63,10 @@ pub struct TrainOptions {
     /// of 1-3 step sampling).
     #[serde(default = "default_fast_pool")]
     pub fast_pool: usize,
+    /// A run folder whose last checkpoint (weights and EMA, not the optimiser) starts this run:
+    /// fine-tuning with a new loss or schedule. Its architecture must match the config.
+    #[serde(default)]
+    pub init_from: Option<PathBuf>,
 }
 
 fn default_fast_fraction() -> f32 {
@@ -171,6 +175,11 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
         ema_model = ema_model.try_load_file(ckpt.join("ema.bpk")).map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.display()))?;
         optim = optim.load(ckpt.join("optim.bpk")).map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.display()))?;
         tracing::info!("resuming {} at step {}", run.display(), state.step);
+    } else if let Some(src) = &opts.init_from {
+        let src = src.join("checkpoint");
+        model = model.try_load_file(src.join("train.bpk")).map_err(|e| anyhow::anyhow!("{}: cannot start from this checkpoint: {e}", src.display()))?;
+        ema_model = ema_model.try_load_file(src.join("ema.bpk")).map_err(|e| anyhow::anyhow!("{}: cannot start from this checkpoint: {e}", src.display()))?;
+        eprintln!("starting from the weights of {}", src.display());
     }
     if state.step >= opts.steps {
         println!("{}: already at step {} of {}", run.display(), state.step, opts.steps);
