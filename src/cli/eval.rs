@@ -12,8 +12,8 @@ use anyhow::{bail, Context, Result};
 
 use super::Globals;
 use crate::model::{default_model_dir, load_model, parse_device};
-use crate::report::steps::{enhancer, parse_steps, score_model, score_noisy, StepsTable};
-use crate::train::data::{ValItem, ValidationSets};
+use crate::report::steps::{enhancer, parse_steps, score_model, score_noisy, score_rnnoise, StepsTable};
+use crate::train::data::{ValItem, Validation, ValidationSets};
 
 /// Arguments of `restoregrad eval`.
 #[derive(clap::Args, Debug)]
@@ -32,6 +32,11 @@ pub struct EvalArgs {
     /// gives the same mixtures).
     #[arg(long, default_value_t = 6)]
     pub val_per_snr: usize,
+    /// What the `--data` sets are drawn from: `holdout` (train material held out of training,
+    /// as `train` validates on) or `test` (the evaluation material; what runs before the
+    /// held-out split validated on).
+    #[arg(long, value_enum, default_value_t = Validation::Holdout)]
+    pub validation: Validation,
     /// Folder of clean references, matched to `--noisy` by file stem.
     #[arg(long, requires = "noisy")]
     pub clean: Option<PathBuf>,
@@ -74,6 +79,8 @@ pub fn run(a: EvalArgs, g: Globals) -> Result<()> {
     for (name, items) in &sets {
         pb.set_message(format!("{name}: noisy input"));
         table.rows.push(score_noisy(name, items));
+        pb.set_message(format!("{name}: RNNoise"));
+        table.rows.push(score_rnnoise(name, items)?);
         for &s in &steps {
             pb.set_message(format!("{name}: {s} step(s)"));
             let mut enh = enhancer(&cfg, &model, &device, a.seed);
@@ -110,7 +117,7 @@ fn load_sets(a: &EvalArgs) -> Result<Vec<(String, Vec<ValItem>)>> {
                 bail!("--sets: unknown set {s:?} (mix, vb)");
             }
         }
-        let val = ValidationSets::load(data, a.val_per_snr, 4.0)?;
+        let val = ValidationSets::load(data, a.val_per_snr, 4.0, a.validation)?;
         let mut out = Vec::new();
         if a.sets.iter().any(|s| s == "mix") {
             out.push(("mix".to_string(), val.mixtures));

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::Globals;
 use crate::model::{parse_device, ModelConfig, Prediction, PriorMode};
+use crate::train::data::Validation;
 use crate::train::{train, TrainOptions};
 
 /// Arguments of `restoregrad train`.
@@ -83,6 +84,10 @@ pub struct TrainArgs {
     /// GRU hidden size of the denoiser.
     #[arg(long)]
     pub hidden: Option<usize>,
+    /// What validation draws from: `holdout` (speakers, noise files and real pairs held out of
+    /// the train split) or `test` (the evaluation material, as the first runs did).
+    #[arg(long, value_enum, default_value_t = Validation::Holdout)]
+    pub validation: Validation,
     /// Compute device: cpu, cuda[:N], vulkan or tch (all but cpu need their cargo feature; tch is for training, docs/TCH.md).
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -132,6 +137,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         fast_fraction: a.fast_fraction,
         fast_pool: a.fast_pool,
         init_from: a.init_from,
+        validation: a.validation,
     };
     train(&a.out, cfg, opts, a.resume, device, g.quiet)
 }

@@ -48,14 +48,15 @@ pub struct StepsRow {
 /// All rows of one model's measurement.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepsTable {
-    /// Rows in measurement order: per set, the noisy row first, then each step count.
+    /// Rows in measurement order: per set, the baselines first (the noisy input and RNNoise,
+    /// step count 0), then the model at each step count.
     pub rows: Vec<StepsRow>,
 }
 
 impl StepsTable {
     /// The row of the model at `steps` on `set`.
     pub fn model(&self, set: &str, steps: usize) -> Option<&StepsRow> {
-        self.rows.iter().find(|r| r.set == set && r.system != "noisy" && r.steps == steps)
+        self.rows.iter().find(|r| r.set == set && r.steps > 0 && r.steps == steps)
     }
 
     /// The noisy-input row of `set`.
@@ -65,7 +66,7 @@ impl StepsTable {
 
     /// The model rows of `set`, sorted by step count.
     pub fn model_rows(&self, set: &str) -> Vec<&StepsRow> {
-        let mut v: Vec<&StepsRow> = self.rows.iter().filter(|r| r.set == set && r.system != "noisy").collect();
+        let mut v: Vec<&StepsRow> = self.rows.iter().filter(|r| r.set == set && r.steps > 0).collect();
         v.sort_by_key(|r| r.steps);
         v
     }
@@ -193,6 +194,17 @@ pub fn score_noisy(set: &str, items: &[ValItem]) -> StepsRow {
         acc.add(&it.clean, &it.noisy);
     }
     acc.row(set, "noisy", 0)
+}
+
+/// Scores RNNoise (the `nnnoiseless` crate, delay compensated) on `items`: the bar the
+/// shipped model has to clear, measured on the same sets as the model.
+pub fn score_rnnoise(set: &str, items: &[ValItem]) -> Result<StepsRow> {
+    let mut acc = Acc::default();
+    for it in items {
+        let (y, _) = crate::bench::rnnoise::rnnoise_enhance(&it.noisy, MODEL_RATE)?;
+        acc.add(&it.clean, &y);
+    }
+    Ok(acc.row(set, "rnnoise", 0))
 }
 
 /// A model ready for [`score_model`]: an [`Enhancer`] with sampling seed `seed` (reseeded per

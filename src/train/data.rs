@@ -3,7 +3,13 @@
 //! Training mixes speech/train with noise/train (random crops, SNR uniform in -5..20 dB, random
 //! level, babble from other train speakers, random EQ, band-limiting and speed perturbation) and
 //! sometimes uses the real VoiceBank-DEMAND p287 train pairs. Test speech, test noise and the
-//! p232 test pairs are never trained on: they form the validation sets.
+//! p232 test pairs are never trained on: they are the evaluation material.
+//!
+//! Validation ([`Validation::Holdout`], the default for new runs) is carved out of the train
+//! split so that nothing is tuned on the evaluation sets: every 16th train speaker (8 of 125),
+//! every 8th train noise file (11 of 88) and the six real p287 pairs are held out of training
+//! and validated on. Runs started before this split validated on the test material
+//! ([`Validation::Test`]) and keep doing so when resumed.
 //!
 //! Every batch is a pure function of (seed, step), so a resumed run sees exactly the data
 //! order of an uninterrupted one.
@@ -12,6 +18,7 @@ use std::f32::consts::PI;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -34,6 +41,37 @@ pub struct Corpus {
     pub noise: Vec<Vec<f32>>,
     /// VoiceBank-DEMAND train pairs (clean, noisy).
     pub pairs: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
+/// What the validation sets are drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Validation {
+    /// Speakers, noise files and real pairs held out of the train split (see the module docs).
+    Holdout,
+    /// speech/test x noise/test and the p232 test pairs: the evaluation material itself (what
+    /// the first runs used; kept so that they resume unchanged).
+    #[default]
+    Test,
+}
+
+/// Every `HOLDOUT_SPEAKER_EVERY`-th train speaker (in sorted order, from the first) is held out.
+pub const HOLDOUT_SPEAKER_EVERY: usize = 16;
+/// Every `HOLDOUT_NOISE_EVERY`-th train noise file (sorted, from the fifth) is held out.
+pub const HOLDOUT_NOISE_EVERY: usize = 8;
+
+/// Splits sorted train speech into (kept, held out) by speaker.
+fn split_speakers(speech: Vec<(PathBuf, Vec<f32>)>) -> (Vec<(PathBuf, Vec<f32>)>, Vec<(PathBuf, Vec<f32>)>) {
+    let mut speakers: Vec<String> = speech.iter().map(|(p, _)| speaker_of(p)).collect();
+    speakers.dedup();
+    let held: std::collections::HashSet<String> = speakers.into_iter().step_by(HOLDOUT_SPEAKER_EVERY).collect();
+    speech.into_iter().partition(|(p, _)| !held.contains(&speaker_of(p)))
+}
+
+/// Splits sorted train noise files into (kept, held out).
+fn split_noise(noise: Vec<(PathBuf, Vec<f32>)>) -> (Vec<(PathBuf, Vec<f32>)>, Vec<(PathBuf, Vec<f32>)>) {
+    let (kept, held): (Vec<_>, Vec<_>) = noise.into_iter().enumerate().partition(|(i, _)| i % HOLDOUT_NOISE_EVERY != 4);
+    (kept.into_iter().map(|(_, x)| x).collect(), held.into_iter().map(|(_, x)| x).collect())
 }
 
 /// A manifest row: path, kind, split.
@@ -75,17 +113,23 @@ fn load_kind(entries: &[Entry], kind: &str, split: &str) -> Result<Vec<(PathBuf,
 }
 
 impl Corpus {
-    /// Loads the train split of `data` (the shared data folder with its manifest.csv).
-    pub fn load_train(data: &Path) -> Result<Self> {
+    /// Loads the train split of `data` (the shared data folder with its manifest.csv), less
+    /// the held-out validation material when `validation` is [`Validation::Holdout`].
+    pub fn load_train(data: &Path, validation: Validation) -> Result<Self> {
         let entries = manifest(data)?;
-        let speech = load_kind(&entries, "speech", "train")?
-            .into_iter()
-            .map(|(p, samples)| Utterance { speaker: speaker_of(&p), samples })
-            .collect::<Vec<_>>();
-        let noise = load_kind(&entries, "noise", "train")?.into_iter().map(|(_, s)| s).collect::<Vec<_>>();
-        let clean = load_kind(&entries, "clean", "train")?;
-        let noisy = load_kind(&entries, "noisy", "train")?;
-        let pairs = clean.into_iter().zip(noisy).map(|((_, c), (_, n))| (c, n)).collect();
+        let mut speech = load_kind(&entries, "speech", "train")?;
+        let mut noise = load_kind(&entries, "noise", "train")?;
+        let mut pairs = Vec::new();
+        if validation == Validation::Holdout {
+            speech = split_speakers(speech).0;
+            noise = split_noise(noise).0;
+        } else {
+            let clean = load_kind(&entries, "clean", "train")?;
+            let noisy = load_kind(&entries, "noisy", "train")?;
+            pairs = clean.into_iter().zip(noisy).map(|((_, c), (_, n))| (c, n)).collect();
+        }
+        let speech = speech.into_iter().map(|(p, samples)| Utterance { speaker: speaker_of(&p), samples }).collect::<Vec<_>>();
+        let noise = noise.into_iter().map(|(_, s)| s).collect::<Vec<_>>();
         if speech.is_empty() || noise.is_empty() {
             bail!("{}: no train speech or noise listed in manifest.csv", data.display());
         }
@@ -257,8 +301,8 @@ pub struct ValItem {
     pub noisy: Vec<f32>,
 }
 
-/// The fixed validation sets: seeded mixtures of speech/test and noise/test at 0/5/10/15 dB
-/// (`per_snr` each), and the real VoiceBank-DEMAND p232 test pairs.
+/// The fixed validation sets: seeded mixtures at 0/5/10/15 dB (`per_snr` each) and real
+/// VoiceBank-DEMAND pairs, drawn from held-out train material or from the test material.
 pub struct ValidationSets {
     /// Synthetic mixtures of held-out speakers and held-out noise categories.
     pub mixtures: Vec<ValItem>,
@@ -268,12 +312,18 @@ pub struct ValidationSets {
 
 impl ValidationSets {
     /// Builds the sets from `data` with a fixed seed.
-    pub fn load(data: &Path, per_snr: usize, max_secs: f32) -> Result<Self> {
+    pub fn load(data: &Path, per_snr: usize, max_secs: f32, validation: Validation) -> Result<Self> {
         let entries = manifest(data)?;
-        let speech = load_kind(&entries, "speech", "test")?;
-        let noise = load_kind(&entries, "noise", "test")?;
+        let (speech, noise, split) = match validation {
+            Validation::Test => (load_kind(&entries, "speech", "test")?, load_kind(&entries, "noise", "test")?, "test"),
+            Validation::Holdout => (
+                split_speakers(load_kind(&entries, "speech", "train")?).1,
+                split_noise(load_kind(&entries, "noise", "train")?).1,
+                "train",
+            ),
+        };
         if speech.is_empty() || noise.is_empty() {
-            bail!("{}: no test speech or noise listed in manifest.csv", data.display());
+            bail!("{}: no {split} speech or noise listed in manifest.csv", data.display());
         }
         let mut rng = ChaCha8Rng::seed_from_u64(0x7e57);
         let mut mixtures = Vec::new();
@@ -289,8 +339,8 @@ impl ValidationSets {
                 mixtures.push(ValItem { name: format!("{}+{}@{snr}dB", stem(sp), stem(np)), clean: ex.clean, noisy: ex.noisy });
             }
         }
-        let clean = load_kind(&entries, "clean", "test")?;
-        let noisy = load_kind(&entries, "noisy", "test")?;
+        let clean = load_kind(&entries, "clean", split)?;
+        let noisy = load_kind(&entries, "noisy", split)?;
         let vbdemand = clean
             .into_iter()
             .zip(noisy)
@@ -318,6 +368,21 @@ mod tests {
         let snr = 20.0 * (rms(&ex.clean) / rms(&resid)).log10();
         assert!((snr - 7.0).abs() < 0.01, "{snr}");
         assert!((20.0 * rms(&ex.clean).log10() + 20.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn holdout_takes_whole_speakers_and_every_eighth_noise() {
+        let utt = |spk: usize, u: usize| (PathBuf::from(format!("speech/train/S{spk:03}/u{u}.flac")), vec![0.0f32]);
+        let speech: Vec<_> = (0..40).flat_map(|s| (0..3).map(move |u| utt(s, u))).collect();
+        let (kept, held) = split_speakers(speech);
+        let held_speakers: std::collections::BTreeSet<String> = held.iter().map(|(p, _)| speaker_of(p)).collect();
+        assert_eq!(held_speakers.into_iter().collect::<Vec<_>>(), ["S000", "S016", "S032"]);
+        assert_eq!((kept.len(), held.len()), (37 * 3, 3 * 3));
+        assert!(kept.iter().all(|(p, _)| !["S000", "S016", "S032"].contains(&speaker_of(p).as_str())));
+        let noise: Vec<_> = (0..17).map(|i| (PathBuf::from(format!("n{i:02}")), vec![0.0f32])).collect();
+        let (kept, held) = split_noise(noise);
+        assert_eq!(held.iter().map(|(p, _)| p.to_string_lossy().into_owned()).collect::<Vec<_>>(), ["n04", "n12"]);
+        assert_eq!(kept.len(), 15);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use super::batch::{spawn_loader, HostBatch};
-use super::data::{Corpus, ValidationSets};
+use super::data::{Corpus, Validation, ValidationSets};
 use super::ema;
 use super::validate::{score_noisy, score_set, ValScores};
 use crate::model::diffusion::Schedule;
@@ -67,6 +67,9 @@ pub struct TrainOptions {
     /// fine-tuning with a new loss or schedule. Its architecture must match the config.
     #[serde(default)]
     pub init_from: Option<PathBuf>,
+    /// What validation draws from (runs saved without the field validated on the test material).
+    #[serde(default)]
+    pub validation: Validation,
 }
 
 fn default_fast_fraction() -> f32 {
@@ -187,8 +190,8 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
     }
 
     eprintln!("loading training data from {} ...", opts.data.display());
-    let corpus = Arc::new(Corpus::load_train(&opts.data)?);
-    let val = ValidationSets::load(&opts.data, opts.val_per_snr, 4.0)?;
+    let corpus = Arc::new(Corpus::load_train(&opts.data, opts.validation)?);
+    let val = ValidationSets::load(&opts.data, opts.val_per_snr, 4.0, opts.validation)?;
     eprintln!(
         "{} utterances, {} noises, {} pairs; validation {} mixtures + {} VoiceBank-DEMAND pairs",
         corpus.speech.len(), corpus.noise.len(), corpus.pairs.len(), val.mixtures.len(), val.vbdemand.len()
