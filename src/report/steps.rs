@@ -258,7 +258,7 @@ mod tests {
             pesq_wb: pesq,
             pesq_items: if pesq.is_some() { 16 } else { 0 },
         };
-        let t = StepsTable { rows: vec![row("noisy", 0, Some(1.5)), row("restoregrad", 3, None), row("restoregrad", 1, Some(1.7))] };
+        let t = StepsTable { rows: vec![row("noisy", 0, Some(1.5)), row("rnnoise", 0, Some(1.6)), row("restoregrad", 3, None), row("restoregrad", 1, Some(1.7))] };
         let back = StepsTable::parse(&t.to_csv()).unwrap();
         assert_eq!(back, t);
         assert_eq!(back.noisy("mix").unwrap().steps, 0);
