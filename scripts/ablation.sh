@@ -4,28 +4,49 @@
 # against sampling steps on the trainer's validation sets, and draw the plots and tables.
 #
 #   scripts/ablation.sh [DATA=../shared/data]
+#   RECIPE=final scripts/ablation.sh [DATA]     the same comparison with the shipped model's recipe
 #
-# env: RUNS=runs/ablation OUT=docs/ablation MODELS=runs/ablation_models (exported weights) STEPS=1,2,3,6 PRIORS="standard energy learned"
+# env: RECIPE=first|final, RUNS, OUT, MODELS (exported weights), STEPS=1,2,3,6, PRIORS,
 #      EVAL_PER_SNR=10 (validation mixtures per SNR for the steps evaluation: 40 mixtures from the
 #      validation pools; 4 gives exactly the runs' own 16-mixture validation set, on which the best
-#      weights were selected) SKIP_TRAIN=1 (use the runs as they are).
+#      weights were selected), SKIP_TRAIN=1 (use the runs as they are), TRAIN_BIN and DEVICE (e.g.
+#      a `--features tch` build and `tch`, docs/TCH.md; the final recipe's runs used them).
 # A run whose log.csv already reaches the final step is not trained again; an unfinished one is
-# resumed (same data order). Training uses one compute thread (RAYON_NUM_THREADS=1) like the
-# committed runs; evaluations run at nice 5.
+# resumed (same data order). Training uses one compute thread (RAYON_NUM_THREADS=1,
+# OMP_NUM_THREADS=1) like the committed runs; evaluations run at nice 5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data}
-RUNS=${RUNS:-runs/ablation}
-OUT=${OUT:-docs/ablation}
-MODELS=${MODELS:-runs/ablation_models}
+RECIPE=${RECIPE:-first}
 STEPS=${STEPS:-1,2,3,6}
-PRIORS=${PRIORS:-standard energy learned}
 EVAL_PER_SNR=${EVAL_PER_SNR:-10}
-TRAIN_STEPS=1200
-TRAIN_FLAGS=(--steps "$TRAIN_STEPS" --batch 8 --val-every 100 --val-per-snr 4 --seed 7 --gamma 100 --fast-fraction 0.8 --fast-pool 3)
+DEVICE=${DEVICE:-cpu}
+case "$RECIPE" in
+  first)
+    # The first ablation predates clean prediction, the speech-weighted and magnitude losses and
+    # the held-out validation split: these flags keep reproducing it (noise prediction, plain
+    # loss, validation on the test material).
+    RUNS=${RUNS:-runs/ablation}; OUT=${OUT:-docs/ablation}; MODELS=${MODELS:-runs/ablation_models}
+    PRIORS=${PRIORS:-standard energy learned}
+    TRAIN_STEPS=1200
+    VALIDATION=test
+    TRAIN_FLAGS=(--batch 8 --val-every 100 --val-per-snr 4 --seed 7 --gamma 100 --fast-fraction 0.8 --fast-pool 3
+      --predict noise --speech-weight 0) ;;
+  final)
+    # The shipped model's recipe (models/default/MODEL_CARD.md); only --prior differs.
+    RUNS=${RUNS:-runs/ablation_final}; OUT=${OUT:-docs/ablation/final}; MODELS=${MODELS:-runs/ablation_final_models}
+    PRIORS=${PRIORS:-standard learned}
+    TRAIN_STEPS=9000
+    VALIDATION=holdout
+    TRAIN_FLAGS=(--batch 8 --val-every 500 --val-per-snr 4 --seed 7 --gamma 100 --fast-fraction 0.8 --fast-pool 3
+      --predict clean --speech-weight 1 --mag-weight 1 --compress-beta 2 --lr 1e-3) ;;
+  *) echo "RECIPE must be first or final" >&2; exit 2 ;;
+esac
+TRAIN_FLAGS+=(--steps "$TRAIN_STEPS" --validation "$VALIDATION" --device "$DEVICE")
 
 cargo build --release -q
 BIN=target/release/restoregrad
+TRAIN_BIN=${TRAIN_BIN:-$BIN}
 mkdir -p "$RUNS" "$OUT" "$MODELS"
 
 # The last step any row of a log reached (0 without a log).
@@ -45,7 +66,7 @@ if [ -z "${SKIP_TRAIN:-}" ]; then
     resume=()
     [ -d "$run/checkpoint" ] && resume=(--resume)
     echo "== training $p (from step $done_steps)"
-    RAYON_NUM_THREADS=1 "$BIN" train -q --data "$DATA" --out "$run" --prior "$p" "${TRAIN_FLAGS[@]}" "${resume[@]}"
+    RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1 "$TRAIN_BIN" train -q --data "$DATA" --out "$run" --prior "$p" "${TRAIN_FLAGS[@]}" "${resume[@]}"
   done
 fi
 
@@ -56,7 +77,7 @@ for p in $PRIORS; do
     [ "$which" = last ] && csv="$OUT/${p}_steps_last.csv"
     echo "== $p ($which weights): export, eval at steps $STEPS"
     "$BIN" export -q --run "$RUNS/$p" --checkpoint "$which" --out "$model"
-    nice -n 5 "$BIN" eval -q --model "$model" --data "$DATA" --val-per-snr "$EVAL_PER_SNR" --steps "$STEPS" --out "$csv"
+    nice -n 5 "$BIN" eval -q --model "$model" --data "$DATA" --val-per-snr "$EVAL_PER_SNR" --validation "$VALIDATION" --steps "$STEPS" --out "$csv"
   done
 done
 
