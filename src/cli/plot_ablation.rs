@@ -19,7 +19,7 @@ use crate::report::vallog::{Metric, ValLog};
 use crate::report::RunReport;
 
 /// Set names of `restoregrad eval` and their titles.
-const SET_TITLES: [(&str, &str); 3] = [("mix", "synthetic mixtures"), ("vb", "VoiceBank-DEMAND p232"), ("files", "files")];
+const SET_TITLES: [(&str, &str); 3] = [("mix", "synthetic mixtures"), ("vb", "VoiceBank-DEMAND pairs"), ("files", "files")];
 
 /// Arguments of `restoregrad plot-ablation`.
 #[derive(clap::Args, Debug)]
