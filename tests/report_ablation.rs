@@ -110,7 +110,7 @@ fn plot_ablation_fails_on_logs_without_validation_or_bad_numbers() {
 }
 
 #[test]
-fn eval_on_fixtures_writes_noisy_and_step_rows() {
+fn eval_on_fixtures_writes_baseline_and_step_rows() {
     let dir = tempfile::tempdir().unwrap();
     let f = root().join("tests/fixtures");
     let run = |csv: &Path| {
@@ -132,10 +132,11 @@ fn eval_on_fixtures_writes_noisy_and_step_rows() {
     let text = run(&dir.path().join("a.csv"));
     let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(lines[0].join(","), "set,system,steps,items,si_sdr,estoi,stoi,pesq_wb,pesq_items");
-    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines.len(), 5, "{text}");
     assert_eq!(&lines[1][..4], ["files", "noisy", "0", "2"]);
-    assert_eq!(&lines[2][..4], ["files", "restoregrad", "1", "2"]);
-    assert_eq!(&lines[3][..4], ["files", "restoregrad", "2", "2"]);
+    assert_eq!(&lines[2][..4], ["files", "rnnoise", "0", "2"]);
+    assert_eq!(&lines[3][..4], ["files", "restoregrad", "1", "2"]);
+    assert_eq!(&lines[4][..4], ["files", "restoregrad", "2", "2"]);
     // The noisy row agrees with the reference packages (tests/golden/fixtures.json).
     let g: Value = serde_json::from_str(&std::fs::read_to_string(root().join("tests/golden/fixtures.json")).unwrap()).unwrap();
     let m = &g["variants"]["noisy"]["mean"];
@@ -143,9 +144,10 @@ fn eval_on_fixtures_writes_noisy_and_step_rows() {
     assert!((num(lines[1][4]) - m["si_sdr"].as_f64().unwrap()).abs() < 0.01, "{text}");
     assert!((num(lines[1][5]) - m["estoi"].as_f64().unwrap()).abs() < 0.01, "{text}");
     assert!((num(lines[1][7]) - m["pesq_wb"].as_f64().unwrap()).abs() < 0.02, "{text}");
+    // RNNoise and the model rows: scored, and each changes the input.
     for l in &lines[2..] {
         assert!(l[4..8].iter().all(|v| num(v).is_finite()) && l[8] == "2", "{text}");
-        assert!(num(l[4]) != num(lines[1][4]), "the model changed nothing: {text}");
+        assert!(num(l[4]) != num(lines[1][4]), "{} changed nothing: {text}", l[1]);
     }
     // Seeded: the same command gives the same file.
     assert_eq!(run(&dir.path().join("b.csv")), text);
