@@ -1,8 +1,8 @@
 //! Training and validation data from the shared corpus: on-the-fly noisy mixtures.
 //!
 //! Training mixes speech/train with noise/train (random crops, SNR uniform in -5..20 dB, random
-//! level, babble from other train speakers, random EQ, band-limiting and speed perturbation) and
-//! sometimes uses the real VoiceBank-DEMAND p287 train pairs. Test speech, test noise and the
+//! level, babble from other train speakers, random EQ, band-limiting and speed perturbation) and,
+//! unless they are held out for validation, sometimes uses the real VoiceBank-DEMAND p287 pairs. Test speech, test noise and the
 //! p232 test pairs are never trained on: they are the evaluation material.
 //!
 //! Validation ([`Validation::Holdout`], the default for new runs) is carved out of the train
@@ -57,8 +57,12 @@ pub enum Validation {
 
 /// Every `HOLDOUT_SPEAKER_EVERY`-th train speaker (in sorted order, from the first) is held out.
 pub const HOLDOUT_SPEAKER_EVERY: usize = 16;
-/// Every `HOLDOUT_NOISE_EVERY`-th train noise file (sorted, from the fifth) is held out.
+/// Every `HOLDOUT_NOISE_EVERY`-th train noise file (sorted, from index [`HOLDOUT_NOISE_FIRST`])
+/// is held out.
 pub const HOLDOUT_NOISE_EVERY: usize = 8;
+/// The first held-out noise file: not index 0, so that the held-out files are not all the
+/// alphabetically first file of each run of a category.
+pub const HOLDOUT_NOISE_FIRST: usize = 4;
 
 /// Splits sorted train speech into (kept, held out) by speaker.
 fn split_speakers(speech: Vec<(PathBuf, Vec<f32>)>) -> (Vec<(PathBuf, Vec<f32>)>, Vec<(PathBuf, Vec<f32>)>) {
@@ -70,7 +74,7 @@ fn split_speakers(speech: Vec<(PathBuf, Vec<f32>)>) -> (Vec<(PathBuf, Vec<f32>)>
 
 /// Splits sorted train noise files into (kept, held out).
 fn split_noise(noise: Vec<(PathBuf, Vec<f32>)>) -> (Vec<(PathBuf, Vec<f32>)>, Vec<(PathBuf, Vec<f32>)>) {
-    let (kept, held): (Vec<_>, Vec<_>) = noise.into_iter().enumerate().partition(|(i, _)| i % HOLDOUT_NOISE_EVERY != 4);
+    let (kept, held): (Vec<_>, Vec<_>) = noise.into_iter().enumerate().partition(|(i, _)| i % HOLDOUT_NOISE_EVERY != HOLDOUT_NOISE_FIRST);
     (kept.into_iter().map(|(_, x)| x).collect(), held.into_iter().map(|(_, x)| x).collect())
 }
 
@@ -304,7 +308,7 @@ pub struct ValItem {
 /// The fixed validation sets: seeded mixtures at 0/5/10/15 dB (`per_snr` each) and real
 /// VoiceBank-DEMAND pairs, drawn from held-out train material or from the test material.
 pub struct ValidationSets {
-    /// Synthetic mixtures of held-out speakers and held-out noise categories.
+    /// Synthetic mixtures of held-out speakers and held-out noises.
     pub mixtures: Vec<ValItem>,
     /// Real recordings.
     pub vbdemand: Vec<ValItem>,

@@ -1,0 +1,44 @@
+//! `restoregrad train --init-from`: the fine-tuning start is checked before any data is read, so
+//! these run without ../shared.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::Path;
+
+fn train(args: &[&str], init_from: &Path, out: &Path) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("restoregrad")
+        .unwrap()
+        .args(["train", "-q", "--data", "no-such-data", "--steps", "1"])
+        .args(args)
+        .arg("--init-from")
+        .arg(init_from)
+        .arg("--out")
+        .arg(out)
+        .assert()
+}
+
+#[test]
+fn init_from_a_missing_run_names_its_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("nothing-here");
+    train(&[], &src, &dir.path().join("out"))
+        .failure()
+        .stderr(predicate::str::contains("nothing-here").and(predicate::str::contains("config.json")));
+    assert!(!dir.path().join("out").exists(), "no run folder for a refused start");
+}
+
+#[test]
+fn init_from_keeps_the_source_architecture() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default/config.json");
+    std::fs::copy(shipped, src.join("config.json")).unwrap();
+    train(&["--compress-beta", "0.5"], &src, &dir.path().join("out"))
+        .failure()
+        .stderr(predicate::str::contains("--init-from keeps the source run's architecture"));
+    // A config without a checkpoint beside it: refused, naming the checkpoint, before data is read.
+    train(&["--mag-weight", "2"], &src, &dir.path().join("out2"))
+        .failure()
+        .stderr(predicate::str::contains("cannot start from this checkpoint").and(predicate::str::contains("no-such-data").not()));
+}
