@@ -3,7 +3,8 @@
 //! The pairs are either the trainer's seeded validation sets (`--data`: the synthetic mixtures
 //! of held-out speakers and noises, and the VoiceBank-DEMAND pairs, exactly as `train` builds
 //! them) or two folders of files matched by stem (`--clean`, `--noisy`). Each set gets a row
-//! for the noisy input and one per step count: SI-SDR, ESTOI, STOI and PESQ-WB means.
+//! for the noisy input, one for RNNoise and one per step count: SI-SDR, ESTOI, STOI and PESQ-WB
+//! means.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -64,16 +64,17 @@ pub const HOLDOUT_NOISE_EVERY: usize = 8;
 /// alphabetically first file of each run of a category.
 pub const HOLDOUT_NOISE_FIRST: usize = 4;
 
-/// Splits sorted train speech into (kept, held out) by speaker.
-fn split_speakers(speech: Vec<(PathBuf, Vec<f32>)>) -> (Vec<(PathBuf, Vec<f32>)>, Vec<(PathBuf, Vec<f32>)>) {
-    let mut speakers: Vec<String> = speech.iter().map(|(p, _)| speaker_of(p)).collect();
+/// Splits sorted train speech paths into (kept, held out) by speaker. Paths, not audio: each
+/// side decodes only what it uses.
+fn split_speakers(speech: Vec<PathBuf>) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut speakers: Vec<String> = speech.iter().map(|p| speaker_of(p)).collect();
     speakers.dedup();
     let held: std::collections::HashSet<String> = speakers.into_iter().step_by(HOLDOUT_SPEAKER_EVERY).collect();
-    speech.into_iter().partition(|(p, _)| !held.contains(&speaker_of(p)))
+    speech.into_iter().partition(|p| !held.contains(&speaker_of(p)))
 }
 
-/// Splits sorted train noise files into (kept, held out).
-fn split_noise(noise: Vec<(PathBuf, Vec<f32>)>) -> (Vec<(PathBuf, Vec<f32>)>, Vec<(PathBuf, Vec<f32>)>) {
+/// Splits sorted train noise paths into (kept, held out).
+fn split_noise(noise: Vec<PathBuf>) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let (kept, held): (Vec<_>, Vec<_>) = noise.into_iter().enumerate().partition(|(i, _)| i % HOLDOUT_NOISE_EVERY != HOLDOUT_NOISE_FIRST);
     (kept.into_iter().map(|(_, x)| x).collect(), held.into_iter().map(|(_, x)| x).collect())
 }
@@ -109,11 +110,27 @@ fn speaker_of(path: &Path) -> String {
     path.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
+/// The paths of every file of `kind` in `split`, sorted.
+fn kind_paths(entries: &[Entry], kind: &str, split: &str) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = entries.iter().filter(|e| e.kind == kind && e.split == split).map(|e| e.path.clone()).collect();
+    paths.sort();
+    paths
+}
+
+/// Decodes `paths` (mono, 16 kHz), keeping each path beside its samples.
+fn load_paths(paths: Vec<PathBuf>) -> Result<Vec<(PathBuf, Vec<f32>)>> {
+    paths
+        .into_iter()
+        .map(|p| {
+            let samples = load_mono_16k(&p)?;
+            Ok((p, samples))
+        })
+        .collect()
+}
+
 /// Loads every file of `kind` in `split`, sorted by path.
 fn load_kind(entries: &[Entry], kind: &str, split: &str) -> Result<Vec<(PathBuf, Vec<f32>)>> {
-    let mut paths: Vec<&PathBuf> = entries.iter().filter(|e| e.kind == kind && e.split == split).map(|e| &e.path).collect();
-    paths.sort();
-    paths.into_iter().map(|p| Ok((p.clone(), load_mono_16k(p)?))).collect()
+    load_paths(kind_paths(entries, kind, split))
 }
 
 impl Corpus {
@@ -121,8 +138,8 @@ impl Corpus {
     /// the held-out validation material when `validation` is [`Validation::Holdout`].
     pub fn load_train(data: &Path, validation: Validation) -> Result<Self> {
         let entries = manifest(data)?;
-        let mut speech = load_kind(&entries, "speech", "train")?;
-        let mut noise = load_kind(&entries, "noise", "train")?;
+        let mut speech = kind_paths(&entries, "speech", "train");
+        let mut noise = kind_paths(&entries, "noise", "train");
         let mut pairs = Vec::new();
         if validation == Validation::Holdout {
             speech = split_speakers(speech).0;
@@ -132,8 +149,8 @@ impl Corpus {
             let noisy = load_kind(&entries, "noisy", "train")?;
             pairs = clean.into_iter().zip(noisy).map(|((_, c), (_, n))| (c, n)).collect();
         }
-        let speech = speech.into_iter().map(|(p, samples)| Utterance { speaker: speaker_of(&p), samples }).collect::<Vec<_>>();
-        let noise = noise.into_iter().map(|(_, s)| s).collect::<Vec<_>>();
+        let speech = load_paths(speech)?.into_iter().map(|(p, samples)| Utterance { speaker: speaker_of(&p), samples }).collect::<Vec<_>>();
+        let noise = load_paths(noise)?.into_iter().map(|(_, s)| s).collect::<Vec<_>>();
         if speech.is_empty() || noise.is_empty() {
             bail!("{}: no train speech or noise listed in manifest.csv", data.display());
         }
@@ -319,16 +336,17 @@ impl ValidationSets {
     pub fn load(data: &Path, per_snr: usize, max_secs: f32, validation: Validation) -> Result<Self> {
         let entries = manifest(data)?;
         let (speech, noise, split) = match validation {
-            Validation::Test => (load_kind(&entries, "speech", "test")?, load_kind(&entries, "noise", "test")?, "test"),
+            Validation::Test => (kind_paths(&entries, "speech", "test"), kind_paths(&entries, "noise", "test"), "test"),
             Validation::Holdout => (
-                split_speakers(load_kind(&entries, "speech", "train")?).1,
-                split_noise(load_kind(&entries, "noise", "train")?).1,
+                split_speakers(kind_paths(&entries, "speech", "train")).1,
+                split_noise(kind_paths(&entries, "noise", "train")).1,
                 "train",
             ),
         };
         if speech.is_empty() || noise.is_empty() {
             bail!("{}: no {split} speech or noise listed in manifest.csv", data.display());
         }
+        let (speech, noise) = (load_paths(speech)?, load_paths(noise)?);
         let mut rng = ChaCha8Rng::seed_from_u64(0x7e57);
         let mut mixtures = Vec::new();
         let max_len = (max_secs * MODEL_RATE as f32) as usize;
@@ -376,16 +394,16 @@ mod tests {
 
     #[test]
     fn holdout_takes_whole_speakers_and_every_eighth_noise() {
-        let utt = |spk: usize, u: usize| (PathBuf::from(format!("speech/train/S{spk:03}/u{u}.flac")), vec![0.0f32]);
+        let utt = |spk: usize, u: usize| PathBuf::from(format!("speech/train/S{spk:03}/u{u}.flac"));
         let speech: Vec<_> = (0..40).flat_map(|s| (0..3).map(move |u| utt(s, u))).collect();
         let (kept, held) = split_speakers(speech);
-        let held_speakers: std::collections::BTreeSet<String> = held.iter().map(|(p, _)| speaker_of(p)).collect();
+        let held_speakers: std::collections::BTreeSet<String> = held.iter().map(|p| speaker_of(p)).collect();
         assert_eq!(held_speakers.into_iter().collect::<Vec<_>>(), ["S000", "S016", "S032"]);
         assert_eq!((kept.len(), held.len()), (37 * 3, 3 * 3));
-        assert!(kept.iter().all(|(p, _)| !["S000", "S016", "S032"].contains(&speaker_of(p).as_str())));
-        let noise: Vec<_> = (0..17).map(|i| (PathBuf::from(format!("n{i:02}")), vec![0.0f32])).collect();
+        assert!(kept.iter().all(|p| !["S000", "S016", "S032"].contains(&speaker_of(p).as_str())));
+        let noise: Vec<_> = (0..17).map(|i| PathBuf::from(format!("n{i:02}"))).collect();
         let (kept, held) = split_noise(noise);
-        assert_eq!(held.iter().map(|(p, _)| p.to_string_lossy().into_owned()).collect::<Vec<_>>(), ["n04", "n12"]);
+        assert_eq!(held.iter().map(|p| p.to_string_lossy().into_owned()).collect::<Vec<_>>(), ["n04", "n12"]);
         assert_eq!(kept.len(), 15);
     }
 
