@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use super::Globals;
 use crate::model::{default_model_dir, load_model, parse_device};
 use crate::report::steps::{enhancer, parse_steps, score_model, score_noisy, score_rnnoise, StepsTable};
-use crate::train::data::{ValItem, Validation, ValidationSets};
+use crate::train::data::{load_mono_16k, ValItem, Validation, ValidationSets};
 
 /// Arguments of `restoregrad eval`.
 #[derive(clap::Args, Debug)]
@@ -150,13 +150,6 @@ fn list_audio(dir: &Path) -> Result<BTreeMap<String, PathBuf>> {
     Ok(out)
 }
 
-/// A file as mono at the model rate.
-fn load_mono(p: &Path) -> Result<Vec<f32>> {
-    let audio = crate::audio::read_audio(p).with_context(|| format!("{}: cannot read", p.display()))?;
-    let mono = audio.to_mono();
-    Ok(if audio.sample_rate == crate::MODEL_RATE { mono } else { crate::dsp::resample::resample(&mono, audio.sample_rate, crate::MODEL_RATE) })
-}
-
 /// Clean/noisy pairs matched by stem (both trimmed to the shorter).
 fn load_pairs(clean: &Path, noisy: &Path) -> Result<Vec<ValItem>> {
     let c = list_audio(clean)?;
@@ -164,7 +157,8 @@ fn load_pairs(clean: &Path, noisy: &Path) -> Result<Vec<ValItem>> {
     let mut items = Vec::new();
     for (name, np) in &n {
         let Some(cp) = c.get(name) else { bail!("{}: no clean file with this stem in {}", np.display(), clean.display()) };
-        let (mut cl, mut no) = (load_mono(cp)?, load_mono(np)?);
+        let load = |p: &Path| load_mono_16k(p).with_context(|| format!("{}: cannot read", p.display()));
+        let (mut cl, mut no) = (load(cp)?, load(np)?);
         let len = cl.len().min(no.len());
         if len == 0 {
             bail!("{name}: empty audio");

@@ -100,7 +100,8 @@ fn manifest(data: &Path) -> Result<Vec<Entry>> {
     Ok(out)
 }
 
-fn load_mono_16k(path: &Path) -> Result<Vec<f32>> {
+/// A file as mono at the model rate (16 kHz).
+pub(crate) fn load_mono_16k(path: &Path) -> Result<Vec<f32>> {
     let audio = read_audio(path)?;
     let mono = audio.to_mono();
     Ok(crate::dsp::resample::resample(&mono, audio.sample_rate, MODEL_RATE))
