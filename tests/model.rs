@@ -30,7 +30,7 @@ fn denoiser_output_shapes() {
     let model = RestoreGrad::new(&cfg, &device);
     let x = Tensor::<4>::zeros([2, 4, 7, cfg.n_freq], &device);
     let emb = restoregrad::model::net::time_embedding(&[0.1, 0.9], cfg.time_dim, &device);
-    let (out, state) = model.denoiser.forward(x, emb, None);
+    let (out, state) = model.denoiser.forward(x, emb, None, None);
     assert_eq!(out.dims(), [2, 2, 7, cfg.n_freq]);
     assert_eq!(state.dims(), [2, cfg.hidden]);
     let lv = model.prior_logvar(&cfg, Tensor::<4>::ones([2, 2, 7, cfg.n_freq], &device));
@@ -38,6 +38,53 @@ fn denoiser_output_shapes() {
     let max: f32 = lv.clone().max().into_scalar();
     let min: f32 = lv.min().into_scalar();
     assert!(min >= cfg.logvar_min as f32 && max <= cfg.logvar_max as f32);
+}
+
+/// Random planes `[B, C, T, F]` (uniform in ±2).
+fn random_planes(shape: [usize; 4], seed: u32, device: &Device) -> Tensor<4> {
+    let mut s = seed;
+    let n = shape.iter().product();
+    let v: Vec<f32> = (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+            4.0 * ((s >> 8) as f32 / (1u32 << 24) as f32 - 0.5)
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+#[test]
+fn denoiser_streams_exactly_with_gru_state_and_y_history() {
+    // Whole sequence vs. chunks of 4, 1 (shorter than the 2-frame history) and 5 frames, each
+    // carrying the GRU state and the y history: the same output, and the y context matters.
+    let cfg = tiny_cfg(PriorMode::Standard);
+    assert_eq!(cfg.y_context, 2);
+    let device = Device::flex();
+    device.seed(3);
+    let model = RestoreGrad::new(&cfg, &device);
+    let den = &model.denoiser;
+    let (t, f) = (10, cfg.n_freq);
+    let x = random_planes([1, 4, t, f], 11, &device); // [1,4,T,F]
+    let emb = || restoregrad::model::net::time_embedding(&[0.3], cfg.time_dim, &device);
+    let (whole, _) = den.forward(x.clone(), emb(), None, None);
+    let (mut state, mut history, mut parts) = (None, None, Vec::new());
+    for (a, b) in [(0, 4), (4, 5), (5, 10)] {
+        let chunk = x.clone().slice([0..1, 0..4, a..b, 0..f]); // [1,4,n,F]
+        let y = chunk.clone().slice([0..1, 2..4, 0..b - a, 0..f]); // [1,2,n,F]
+        let (out, s) = den.forward(chunk, emb(), state, history.clone());
+        history = den.next_history(history, &y);
+        state = Some(s);
+        parts.push(out);
+    }
+    let streamed = Tensor::cat(parts, 2);
+    let diff: f32 = (whole.clone() - streamed).abs().max().into_scalar();
+    assert!(diff < 1e-5, "streamed vs whole: {diff}");
+    // Without its history the chunk after the first differs: the context is used.
+    let second = x.clone().slice([0..1, 0..4, 4..10, 0..f]);
+    let (_, s0) = den.forward(x.clone().slice([0..1, 0..4, 0..4, 0..f]), emb(), None, None);
+    let (fresh, _) = den.forward(second, emb(), Some(s0), None);
+    let gap: f32 = (whole.slice([0..1, 0..2, 4..10, 0..f]) - fresh).abs().max().into_scalar();
+    assert!(gap > 1e-3, "the y history changed nothing ({gap})");
 }
 
 #[test]

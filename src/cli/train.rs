@@ -73,6 +73,10 @@ pub struct TrainArgs {
     /// μ: weight of a compressed-magnitude term in the clean-estimate loss (0 = none).
     #[arg(long, default_value_t = 0.0)]
     pub mag_weight: f64,
+    /// a: weight of magnitude errors below the clean magnitude (over-suppression) against
+    /// errors above it (1 = symmetric).
+    #[arg(long, default_value_t = 1.0)]
+    pub under_weight: f64,
     /// Start from another run's last checkpoint (fine-tuning): its config (architecture, prior,
     /// compression) is kept, and only the loss weights given here change.
     #[arg(long, value_name = "RUN")]
@@ -84,6 +88,10 @@ pub struct TrainArgs {
     /// GRU hidden size of the denoiser.
     #[arg(long)]
     pub hidden: Option<usize>,
+    /// Past frames of the noisy input a causal convolution beside the first encoder layer sees
+    /// (0 = none). With --init-from, adds that layer (starting at zero) to a source without one.
+    #[arg(long)]
+    pub y_context: Option<usize>,
     /// What validation draws from: `holdout` (speakers, noise files and real pairs held out of
     /// the train split) or `test` (the evaluation material, as the first runs did).
     #[arg(long, value_enum, default_value_t = Validation::Holdout)]
@@ -111,6 +119,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     }
     cfg.speech_weight = a.speech_weight;
     cfg.mag_weight = a.mag_weight;
+    cfg.under_weight = a.under_weight;
     if a.init_from.is_some() && (a.compress_beta.is_some() || a.hidden.is_some()) {
         anyhow::bail!("--init-from keeps the source run's architecture and compression: drop --compress-beta/--hidden");
     }
@@ -119,6 +128,12 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     }
     if let Some(v) = a.hidden {
         cfg.hidden = v;
+    }
+    if let Some(v) = a.y_context {
+        if a.init_from.is_some() && cfg.y_context != 0 && cfg.y_context != v {
+            anyhow::bail!("--init-from: the source run already has --y-context {}; it can only be added to a run without one", cfg.y_context);
+        }
+        cfg.y_context = v;
     }
     let opts = TrainOptions {
         data: a.data,

@@ -152,6 +152,14 @@ pub struct ModelConfig {
     /// clean-estimate loss (0 = none; see [`crate::model::loss::magnitude_loss`]). Training only.
     #[config(default = 0.0)]
     pub mag_weight: f64,
+    /// a: how much more the magnitude term charges an estimate below the clean magnitude than
+    /// one above it (1 = symmetric; see [`crate::model::loss::magnitude_loss`]). Training only.
+    #[config(default = 1.0)]
+    pub under_weight: f64,
+    /// Past frames of the noisy input y that a causal convolution beside the first encoder
+    /// layer sees (0 = none: time enters only through the GRU).
+    #[config(default = 0)]
+    pub y_context: usize,
 }
 
 impl ModelConfig {
@@ -192,12 +200,13 @@ impl ModelConfig {
         let (c1, c2, c3, h) = (self.channels1, self.channels2, self.channels3, self.hidden);
         let flat = c3 * f / 8;
         let enc = (f / 2) * 4 * c1 * k + (f / 4) * c1 * c2 * k + (f / 8) * c2 * c3 * k;
+        let context = if self.y_context > 0 { (f / 2) * 2 * c1 * k * (self.y_context + 1) } else { 0 };
         let bottleneck = flat * h + 3 * (h + h) * h + h * flat;
         // Transposed convs (kernel 4) over their inputs, with skip concatenation doubling inputs.
         let dec = (f / 8) * (2 * c3) * c2 * 4 + (f / 4) * (2 * c2) * c1 * 4 + (f / 2) * (2 * c1) * 6 * 4 + f * 8;
         let time = self.time_dim * 2 * h + 2 * h * 2 * h; // once per call, not per frame; upper bound
         let pc = self.prior_channels;
         let prior = f * (3 * pc * k + 2 * pc * pc * k + pc * k);
-        (enc + bottleneck + dec + time / 16, prior)
+        (enc + context + bottleneck + dec + time / 16, prior)
     }
 }

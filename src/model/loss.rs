@@ -43,14 +43,23 @@ pub fn clean_loss(x0: Tensor<4>, x0_hat: Tensor<4>, speech_weight: f64) -> Tenso
     (err * w).mean() // scalar
 }
 
-/// ‖|x̂0| − |x0|‖² on the compressed magnitudes, per-bin mean.
+/// ‖|x̂0| − |x0|‖² on the compressed magnitudes, per-bin mean, with errors below the clean
+/// magnitude (speech removed) weighted `under_weight` times those above it (noise left).
 ///
 /// Why: where the phase of a bin is uncertain, the complex MSE is lowest for an estimate shrunk
 /// toward zero, so it rewards turning quiet speech down; a magnitude error has no such pull, and
-/// it weighs every bin's envelope, which is what ESTOI and PESQ compare.
-pub fn magnitude_loss(x0: Tensor<4>, x0_hat: Tensor<4>) -> Tensor<1> {
+/// it weighs every bin's envelope, which is what ESTOI and PESQ compare. The asymmetry charges
+/// removed speech more than residual noise, as intelligibility does (VoiceFilter-Lite's
+/// asymmetric loss).
+pub fn magnitude_loss(x0: Tensor<4>, x0_hat: Tensor<4>, under_weight: f64) -> Tensor<1> {
     let mag = |x: Tensor<4>| (x.square().sum_dim(1) + 1e-8).sqrt(); // [B,1,T,F]
-    (mag(x0_hat) - mag(x0)).square().mean() // scalar
+    let err = mag(x0_hat) - mag(x0); // [B,1,T,F]
+    if under_weight == 1.0 {
+        return err.square().mean(); // scalar
+    }
+    let under = err.clone().lower_elem(0.0).float(); // [B,1,T,F], 1 where the estimate is too quiet
+    let w = under * (under_weight - 1.0) + 1.0; // [B,1,T,F]
+    (err.square() * w).mean() // scalar
 }
 
 #[cfg(test)]
@@ -101,7 +110,17 @@ mod tests {
         // Bin 2: |x0| = 1, estimate 0: loss (0 − 1)² (up to the 1e-8 guard). Mean over 2 bins.
         let x0 = t4(&[3.0, 1.0, 4.0, 0.0], [1, 2, 1, 2]);
         let hat = t4(&[-4.0, 0.0, 3.0, 0.0], [1, 2, 1, 2]);
-        assert!((scalar(magnitude_loss(x0, hat)) - 0.5).abs() < 1e-3);
+        assert!((scalar(magnitude_loss(x0, hat, 1.0)) - 0.5).abs() < 1e-3);
+    }
+
+    #[test]
+    fn magnitude_loss_charges_removed_speech_more() {
+        // Bin 1 too quiet by 1 (|x0| = 2, estimate 1), bin 2 too loud by 1 (|x0| = 0, estimate 1).
+        let x0 = t4(&[2.0, 0.0, 0.0, 0.0], [1, 2, 1, 2]);
+        let hat = t4(&[1.0, 1.0, 0.0, 0.0], [1, 2, 1, 2]);
+        assert!((scalar(magnitude_loss(x0.clone(), hat.clone(), 1.0)) - 1.0).abs() < 1e-3);
+        // Under-weight 3: (3·1 + 1·1) / 2.
+        assert!((scalar(magnitude_loss(x0, hat, 3.0)) - 2.0).abs() < 1e-3);
     }
 
     #[test]

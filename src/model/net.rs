@@ -1,9 +1,12 @@
 //! The networks: the denoiser ε_θ(x_t, y, t) and the small variance nets (Prior and Posterior).
 //!
 //! The denoiser is a frequency-axis U-Net applied to each frame independently, with a GRU over
-//! time in the bottleneck. Time enters only through the causal GRU, so a chunk processed with
-//! the GRU state carried from the previous chunk gives exactly what one long call would give:
-//! streaming needs no recomputed left context.
+//! time in the bottleneck and, optionally, a causal convolution over the last few frames of the
+//! noisy input y beside the first encoder layer. Time enters only through these two, so a chunk
+//! processed with the GRU state and the y history carried from the previous chunk gives exactly
+//! what one long call would give: streaming needs no recomputed left context. The y history is
+//! the same for every reverse step (y does not change while sampling), so it is kept once per
+//! stream, not per step.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::gru::{Gru, GruConfig};
@@ -43,10 +46,23 @@ fn output_layer(cfg: &ModelConfig, cin: usize, device: &Device) -> ConvTranspose
     layer
 }
 
+/// The y-context layer: a causal convolution over the current and `context` past frames of y
+/// (2 planes), with enc1's stride and output size.
+fn context_conv(cfg: &ModelConfig, device: &Device) -> Conv2d {
+    let k = cfg.kernel;
+    let pad = (k - 1) / 2;
+    Conv2dConfig::new([2, cfg.channels1], [cfg.y_context + 1, k])
+        .with_stride([1, 2])
+        .with_padding(PaddingConfig2d::Explicit(0, pad, 0, pad))
+        .init(device)
+}
+
 /// The denoiser network ε_θ: predicts CDiffuSE's combined noise from `[x_t, y]` and the time.
 #[derive(Module, Debug)]
 pub struct Denoiser {
     enc1: Conv2d,
+    /// Causal time context on y (present when `y_context > 0`).
+    y_context: Option<Conv2d>,
     enc2: Conv2d,
     enc3: Conv2d,
     bottleneck_in: Linear,
@@ -61,6 +77,8 @@ pub struct Denoiser {
     c3: usize,
     #[module(skip)]
     hidden: usize,
+    #[module(skip)]
+    context: usize,
 }
 
 impl Denoiser {
@@ -70,6 +88,7 @@ impl Denoiser {
         let flat = c3 * cfg.n_freq / 8;
         Self {
             enc1: freq_conv(4, c1, k, 2, 1, device),
+            y_context: (cfg.y_context > 0).then(|| context_conv(cfg, device)),
             enc2: freq_conv(c1, c2, k, 2, 1, device),
             enc3: freq_conv(c2, c3, k, 2, 1, device),
             bottleneck_in: LinearConfig::new(flat, h).init(device),
@@ -82,7 +101,47 @@ impl Denoiser {
             dec1: output_layer(cfg, 2 * c1, device),
             c3,
             hidden: h,
+            context: cfg.y_context,
         }
+    }
+
+    /// Adds a y-context layer of `cfg.y_context` frames to a denoiser built without one, at zero
+    /// weight and bias (fresh parameters that still get gradients), so that fine-tuning a
+    /// trained model into the wider architecture starts from exactly that model's output.
+    pub fn with_context(mut self, cfg: &ModelConfig, device: &Device) -> Self {
+        assert!(self.y_context.is_none(), "the denoiser already has a y-context layer");
+        self.y_context = (cfg.y_context > 0).then(|| {
+            let mut layer = context_conv(cfg, device);
+            layer.weight = Param::from_tensor(layer.weight.val().zeros_like());
+            layer.bias = layer.bias.map(|b| Param::from_tensor(b.val().zeros_like()));
+            layer
+        });
+        self.context = cfg.y_context;
+        self
+    }
+
+    /// Past frames of y the denoiser sees (0: none, and no history is kept).
+    pub fn context(&self) -> usize {
+        self.context
+    }
+
+    /// The y history `[B, 2, context, F]` after a chunk with compressed noisy planes `y`
+    /// `[B, 2, T, F]`, given the history before it (`None`: a stream start, i.e. zeros).
+    /// `None` when the denoiser keeps no history.
+    pub fn next_history(&self, history: Option<Tensor<4>>, y: &Tensor<4>) -> Option<Tensor<4>> {
+        if self.context == 0 {
+            return None;
+        }
+        let ext = self.extend(history, y.clone()); // [B,2,ctx+T,F]
+        let [b, c, n, f] = ext.dims();
+        Some(ext.slice([0..b, 0..c, n - self.context..n, 0..f])) // [B,2,ctx,F]
+    }
+
+    /// y with its history in front `[B, 2, context + T, F]` (zeros for a missing history).
+    fn extend(&self, history: Option<Tensor<4>>, y: Tensor<4>) -> Tensor<4> {
+        let [b, c, _, f] = y.dims();
+        let history = history.unwrap_or_else(|| Tensor::zeros([b, c, self.context, f], &y.device())); // [B,2,ctx,F]
+        Tensor::cat(vec![history, y], 2) // [B,2,ctx+T,F]
     }
 
     /// The GRU hidden size (the per-step recurrent state carried between chunks).
@@ -94,6 +153,8 @@ impl Denoiser {
     /// - `x`: `[B, 4, T, F]` (x_t real/imag, y real/imag, compressed)
     /// - `time_emb`: `[B, time_dim]` sinusoidal embedding of the diffusion time
     /// - `state`: `[B, H]` GRU state from the previous chunk, or `None` at a stream start
+    /// - `history`: `[B, 2, context, F]` the last frames of y before this chunk
+    ///   ([`Denoiser::next_history`]), or `None` at a stream start (ignored without y context)
     ///
     /// Returns the noise estimate `[B, 2, T, F]` and the GRU state after the last frame `[B, H]`.
     ///
@@ -101,11 +162,25 @@ impl Denoiser {
     /// output `D` plus two complex masks applied to the inputs. The U-Net's lowest skip is at half
     /// the frequency resolution, so without the masks it could not reproduce the per-bin detail
     /// the noise target has at the start of sampling (measured: x̂0 there was worse than y).
-    pub fn forward(&self, x: Tensor<4>, time_emb: Tensor<2>, state: Option<Tensor<2>>) -> (Tensor<4>, Tensor<2>) {
+    pub fn forward(
+        &self,
+        x: Tensor<4>,
+        time_emb: Tensor<2>,
+        state: Option<Tensor<2>>,
+        history: Option<Tensor<4>>,
+    ) -> (Tensor<4>, Tensor<2>) {
         let [b, _, t, f] = x.dims();
         let inputs = x.clone();
         let h = self.hidden;
-        let e1 = silu(self.enc1.forward(x)); // [B, c1, T, F/2]
+        let e1 = self.enc1.forward(x); // [B, c1, T, F/2]
+        let e1 = match &self.y_context {
+            Some(conv) => {
+                let y = inputs.clone().slice([0..b, 2..4, 0..t, 0..f]); // [B, 2, T, F]
+                e1 + conv.forward(self.extend(history, y)) // [B, c1, T, F/2]
+            }
+            None => e1,
+        };
+        let e1 = silu(e1); // [B, c1, T, F/2]
         let e2 = silu(self.enc2.forward(e1.clone())); // [B, c2, T, F/4]
         let e3 = silu(self.enc3.forward(e2.clone())); // [B, c3, T, F/8]
         let flat = e3.clone().swap_dims(1, 2).reshape([b, t, self.c3 * f / 8]); // [B, T, c3*F/8]

@@ -142,7 +142,7 @@ impl TrainModel {
             cfg.time_dim,
             &device,
         ); // [B, time_dim]
-        let (output, _) = self.model.denoiser.forward(Tensor::cat(vec![x_t.clone(), y], 1), emb, None); // [B,2,T,F]
+        let (output, _) = self.model.denoiser.forward(Tensor::cat(vec![x_t.clone(), y], 1), emb, None, None); // [B,2,T,F]
         let x0_hat = cfg.predict.clean_estimate(output.clone(), x_t.clone(), sqrt_1m_ab.clone(), sqrt_ab.clone()); // [B,2,T,F]
         let dm = match cfg.predict {
             Prediction::Noise => noise_loss(target, output, logvar),
@@ -157,7 +157,7 @@ impl TrainModel {
         };
         let mut clean = clean_loss(x0.clone(), x0_hat.clone(), cfg.speech_weight);
         if cfg.mag_weight > 0.0 {
-            clean = clean + magnitude_loss(x0, x0_hat) * cfg.mag_weight;
+            clean = clean + magnitude_loss(x0, x0_hat, cfg.under_weight) * cfg.mag_weight;
         }
         let total = dm.clone() + lr.clone() * cfg.eta + pm.clone() * cfg.lambda + clean.clone() * cfg.gamma;
         LossTerms { total, dm, lr, pm, clean }

@@ -39,6 +39,8 @@ pub struct Enhancer {
     /// GRU state per (step count, step index): each reverse step is its own causal stream.
     pub(super) states: HashMap<(usize, usize), Tensor<2>>,
     pub(super) times: HashMap<usize, Vec<f64>>,
+    /// The last frames of y of the stream `[1, 2, context, F]` (models with y context).
+    pub(super) history: Option<Tensor<4>>,
     /// Host buffer for a noise draw; moved into its tensor, so nothing is copied.
     noise: Vec<f32>,
     /// The staggered pipeline while staggered batching is on.
@@ -55,6 +57,8 @@ pub struct BatchState {
     batch: usize,
     n_frames: usize,
     states: Vec<Option<Tensor<2>>>,
+    /// The last frames of y of each row `[B, 2, context, F]` (models with y context).
+    history: Option<Tensor<4>>,
     /// The generator as the sequential sampler finds it at the start of chunk `k` (`marks[k]`).
     marks: Vec<ChaCha8Rng>,
     /// The generator at the start of chunk `marks.len()`.
@@ -95,6 +99,7 @@ impl Enhancer {
             rng: ChaCha8Rng::seed_from_u64(seed),
             states: HashMap::new(),
             times,
+            history: None,
             noise: Vec::new(),
             stagger: None,
         }
@@ -144,6 +149,13 @@ impl Enhancer {
         }
     }
 
+    /// The stream's y history before chunk `y` `[1, 2, T, F]`, replacing it by the history after.
+    pub(super) fn advance_history(&mut self, y: &Tensor<4>) -> Option<Tensor<4>> {
+        let before = self.history.take();
+        self.history = self.model.denoiser.next_history(before.clone(), y);
+        before
+    }
+
     /// Σ_prior(y)^{1/2} `[B, 1, T, F]` for compressed noisy planes `y` `[B, 2, T, F]`.
     pub(super) fn prior_std(&self, y: Tensor<4>) -> Tensor<4> {
         (self.model.prior_logvar(&self.cfg, y) * 0.5).exp() // [B,1,T,F]
@@ -152,8 +164,15 @@ impl Enhancer {
     /// Denoises compressed planes `y` `[B, 2, T, F]` with `steps` reverse steps and the noise
     /// `[S*B, 2, T, F]` laid out as [`Enhancer::draw_chunk_noise`] makes it. `states[i]` is the
     /// GRU state `[B, H]` of step `i` (`None`: stream start); each is replaced by the state after
-    /// this chunk.
-    fn sample(&mut self, y: Tensor<4>, steps: usize, states: &mut [Option<Tensor<2>>], noise: Tensor<4>) -> Tensor<4> {
+    /// this chunk. `history` is the y history before the chunk (the same for every step).
+    fn sample(
+        &mut self,
+        y: Tensor<4>,
+        steps: usize,
+        states: &mut [Option<Tensor<2>>],
+        history: Option<Tensor<4>>,
+        noise: Tensor<4>,
+    ) -> Tensor<4> {
         let [b, c, t, f] = y.dims();
         let times = self.times[&steps].clone();
         let sigma = self.prior_std(y.clone()); // [B,1,T,F]
@@ -165,7 +184,7 @@ impl Enhancer {
             let co = self.schedule.coeffs(tau);
             let emb = time_embedding(&vec![(tau / total) as f32; b], self.cfg.time_dim, &self.device); // [B, time_dim]
             let input = Tensor::cat(vec![x.clone(), y.clone()], 1); // [B,4,T,F]
-            let (eps, new_state) = self.model.denoiser.forward(input, emb, states[i].take());
+            let (eps, new_state) = self.model.denoiser.forward(input, emb, states[i].take(), history.clone());
             states[i] = Some(new_state);
             let x0_hat = self.cfg.predict.clean_estimate(eps, x, (1.0 - co.alpha_bar).sqrt(), co.alpha_bar.sqrt()); // [B,2,T,F]
             match times.get(i + 1) {
@@ -242,7 +261,9 @@ impl Enhancer {
         }
         let noise = Tensor::from_data(TensorData::new(noise, [steps * batch, 2, n_frames, self.cfg.n_freq]), &self.device); // [S*B,2,T,F]
         let y = self.upload_chunks(noisy, batch); // [B,2,T,F]
-        let x0 = self.sample(y, steps, &mut state.states, noise); // [B,2,T,F]
+        let history = state.history.take();
+        state.history = self.model.denoiser.next_history(history.clone(), &y);
+        let x0 = self.sample(y, steps, &mut state.states, history, noise); // [B,2,T,F]
         self.download_chunks(x0, out);
     }
 }
@@ -266,7 +287,8 @@ impl ChunkDenoiser for Enhancer {
         let [_, c, t, f] = y.dims();
         let noise = self.draw_chunk_noise(steps, [1, c, t, f]); // [S,2,T,F]
         let mut states: Vec<_> = (0..steps).map(|i| self.states.remove(&(steps, i))).collect();
-        let x0 = self.sample(y, steps, &mut states, noise); // [1,2,T,F]
+        let history = self.advance_history(&y);
+        let x0 = self.sample(y, steps, &mut states, history, noise); // [1,2,T,F]
         for (i, s) in states.into_iter().enumerate() {
             self.states.insert((steps, i), s.expect("sample sets every state"));
         }
@@ -276,6 +298,7 @@ impl ChunkDenoiser for Enhancer {
     fn reset(&mut self) {
         self.rng = ChaCha8Rng::seed_from_u64(self.seed);
         self.states.clear();
+        self.history = None;
         if let Some(w) = &mut self.stagger {
             w.clear();
         }

@@ -59,6 +59,8 @@ struct InFlight {
     next: usize,
     /// Compressed noisy planes `[1, 2, T, F]`.
     y: Tensor<4>,
+    /// The y history before this chunk `[1, 2, context, F]` (models with y context).
+    history: Option<Tensor<4>>,
     /// Σ_prior(y)^{1/2} `[1, 1, T, F]`.
     sigma: Tensor<4>,
     /// The sample at the time of step `next` `[1, 2, T, F]`.
@@ -150,13 +152,14 @@ impl Wavefront {
     /// sampler does at the start of its chunk.
     fn enter(&mut self, enh: &mut Enhancer, noisy: &[Complex32], steps: usize) {
         let y = enh.upload_chunks(noisy, 1); // [1,2,T,F]
+        let history = enh.advance_history(&y);
         let [_, c, t, f] = y.dims();
         let sigma = enh.prior_std(y.clone()); // [1,1,T,F]
         let noise = enh.draw_chunk_noise(steps, [1, c, t, f]); // [S,2,T,F]
         let start = enh.schedule.start_coeffs(enh.times[&steps][0]);
         let z = noise.clone().slice([0..1, 0..c, 0..t, 0..f]); // [1,2,T,F]
         let x = y.clone() * start.y_weight() + z * sigma.clone() * start.noise_std(); // [1,2,T,F]
-        self.in_flight.push_back(InFlight { seq: self.next_seq, steps, next: 0, y, sigma, x, noise });
+        self.in_flight.push_back(InFlight { seq: self.next_seq, steps, next: 0, y, history, sigma, x, noise });
     }
 
     /// Runs the next step of every chunk in flight as one batch of B rows (oldest first).
@@ -210,8 +213,15 @@ impl Wavefront {
             Tensor::cat(parts, 0) // [B,H]
         });
 
+        // Each row's y history; a row at a stream start gets zeros, as the denoiser would.
+        let ctx = enh.model.denoiser.context();
+        let history = rows.iter().any(|r| r.history.is_some()).then(|| {
+            let parts = rows.iter().map(|r| r.history.clone().unwrap_or_else(|| Tensor::zeros([1, c, ctx, f], &enh.device))).collect();
+            Tensor::cat(parts, 0) // [B,2,ctx,F]
+        });
+
         let input = Tensor::cat(vec![x.clone(), y.clone()], 1); // [B,4,T,F]
-        let (eps, new_state) = enh.model.denoiser.forward(input, emb, state); // [B,2,T,F], [B,H]
+        let (eps, new_state) = enh.model.denoiser.forward(input, emb, state, history); // [B,2,T,F], [B,H]
         for (r, key) in keys.into_iter().enumerate() {
             enh.states.insert(key, new_state.clone().slice([r..r + 1, 0..h])); // [1,H]
         }

@@ -178,10 +178,19 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
         ema_model = ema_model.try_load_file(ckpt.join("ema.bpk")).map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.display()))?;
         optim = optim.load(ckpt.join("optim.bpk")).map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.display()))?;
         tracing::info!("resuming {} at step {}", run.display(), state.step);
-    } else if let Some(src) = &opts.init_from {
-        let src = src.join("checkpoint");
-        model = model.try_load_file(src.join("train.bpk")).map_err(|e| anyhow::anyhow!("{}: cannot start from this checkpoint: {e}", src.display()))?;
-        ema_model = ema_model.try_load_file(src.join("ema.bpk")).map_err(|e| anyhow::anyhow!("{}: cannot start from this checkpoint: {e}", src.display()))?;
+    } else if let Some(src_run) = &opts.init_from {
+        // The source's own architecture loads its files; a y-context layer this run adds
+        // starts at zero, i.e. at the source model's output.
+        let src_cfg = load_config(&src_run.join("config.json"))?;
+        let src = src_run.join("checkpoint");
+        let cannot = |e| anyhow::anyhow!("{}: cannot start from this checkpoint: {e}", src.display());
+        let mut loaded = TrainModel::new(&src_cfg, &ad).try_load_file(src.join("train.bpk")).map_err(cannot)?;
+        let mut ema_loaded = TrainModel::new(&src_cfg, &ad).model.valid().try_load_file(src.join("ema.bpk")).map_err(cannot)?;
+        if cfg.y_context != src_cfg.y_context {
+            loaded.model.denoiser = loaded.model.denoiser.with_context(&cfg, &ad);
+            ema_loaded.denoiser = ema_loaded.denoiser.with_context(&cfg, &device);
+        }
+        (model, ema_model) = (loaded, ema_loaded);
         eprintln!("starting from the weights of {}", src.display());
     }
     if state.step >= opts.steps {

@@ -4,7 +4,8 @@
 use restoregrad::model::config::ModelConfig;
 use restoregrad::model::PriorMode;
 
-/// A model small enough to build and run in milliseconds (64-point STFT, 32 bins).
+/// A model small enough to build and run in milliseconds (64-point STFT, 32 bins), with two
+/// frames of y context so that the streaming tests carry its history too.
 pub fn tiny_cfg(prior: PriorMode) -> ModelConfig {
     ModelConfig::new()
         .with_n_fft(64)
@@ -16,6 +17,7 @@ pub fn tiny_cfg(prior: PriorMode) -> ModelConfig {
         .with_hidden(16)
         .with_prior_channels(4)
         .with_prior(prior)
+        .with_y_context(2)
 }
 
 /// A deterministic test signal: a slowly modulated tone plus seeded white noise.
