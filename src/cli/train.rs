@@ -77,6 +77,9 @@ pub struct TrainArgs {
     /// errors above it (1 = symmetric).
     #[arg(long, default_value_t = 1.0)]
     pub under_weight: f64,
+    /// ν: weight of a differentiable 1 − ESTOI term on the clean estimate (0 = none).
+    #[arg(long, default_value_t = 0.0)]
+    pub estoi_weight: f64,
     /// Start from another run's last checkpoint (fine-tuning): its config (architecture, prior,
     /// compression) is kept, and only the loss weights given here change.
     #[arg(long, value_name = "RUN")]
@@ -120,6 +123,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     cfg.speech_weight = a.speech_weight;
     cfg.mag_weight = a.mag_weight;
     cfg.under_weight = a.under_weight;
+    cfg.estoi_weight = a.estoi_weight;
     if a.init_from.is_some() && (a.compress_beta.is_some() || a.hidden.is_some()) {
         anyhow::bail!("--init-from keeps the source run's architecture and compression: drop --compress-beta/--hidden");
     }

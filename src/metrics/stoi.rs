@@ -124,7 +124,15 @@ fn remove_silent_frames(x: &[f64], y: &[f64], dyn_range: f64, framelen: usize, h
 
 /// pystoi's `thirdoct`: for each band, the half-open bin range `[lo, hi)`.
 fn third_octave_bands() -> [(usize, usize); NUMBAND] {
-    let f: Vec<f64> = (0..=NFFT / 2).map(|k| k as f64 * FS as f64 / NFFT as f64).collect();
+    let mut bands = [(0, 0); NUMBAND];
+    bands.copy_from_slice(&third_octave_bins(NFFT, FS));
+    bands
+}
+
+/// STOI's 15 third-octave bands (centres 150 Hz · 2^(k/3)) as half-open bin ranges `[lo, hi)`
+/// of an `n_fft`-point spectrum at `fs` Hz, with pystoi's nearest-bin edges.
+pub fn third_octave_bins(n_fft: usize, fs: u32) -> Vec<(usize, usize)> {
+    let f: Vec<f64> = (0..=n_fft / 2).map(|k| k as f64 * fs as f64 / n_fft as f64).collect();
     let nearest = |target: f64| {
         let mut best = 0;
         for (i, &fi) in f.iter().enumerate() {
@@ -134,14 +142,14 @@ fn third_octave_bands() -> [(usize, usize); NUMBAND] {
         }
         best
     };
-    let mut bands = [(0, 0); NUMBAND];
-    for (k, b) in bands.iter_mut().enumerate() {
-        let k = k as f64;
-        let lo = MINFREQ * 2f64.powf((2.0 * k - 1.0) / 6.0);
-        let hi = MINFREQ * 2f64.powf((2.0 * k + 1.0) / 6.0);
-        *b = (nearest(lo), nearest(hi));
-    }
-    bands
+    (0..NUMBAND)
+        .map(|k| {
+            let k = k as f64;
+            let lo = MINFREQ * 2f64.powf((2.0 * k - 1.0) / 6.0);
+            let hi = MINFREQ * 2f64.powf((2.0 * k + 1.0) / 6.0);
+            (nearest(lo), nearest(hi))
+        })
+        .collect()
 }
 
 /// STFT (256 Hann, hop 128, 512 FFT) and `sqrt(OBM |X|^2)` per frame.

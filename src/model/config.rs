@@ -156,6 +156,10 @@ pub struct ModelConfig {
     /// one above it (1 = symmetric; see [`crate::model::loss::magnitude_loss`]). Training only.
     #[config(default = 1.0)]
     pub under_weight: f64,
+    /// ν: weight (inside γ) of a differentiable 1 − ESTOI term on x̂0 (0 = none; see
+    /// [`crate::model::loss::estoi_loss`]). Training only.
+    #[config(default = 0.0)]
+    pub estoi_weight: f64,
     /// Past frames of the noisy input y that a causal convolution beside the first encoder
     /// layer sees (0 = none: time enters only through the GRU).
     #[config(default = 0)]

@@ -62,6 +62,55 @@ pub fn magnitude_loss(x0: Tensor<4>, x0_hat: Tensor<4>, under_weight: f64) -> Te
     (err.square() * w).mean() // scalar
 }
 
+/// Frames of one ESTOI segment at the model's 8 ms hop: 384 ms, as ESTOI's 30 frames of 12.8 ms.
+pub const ESTOI_SEGMENT_FRAMES: usize = 48;
+
+/// STOI's third-octave band matrix `[F, 15]` for the model's first `n_freq` bins of an
+/// `n_fft`-point spectrum at `rate` Hz: 1 where a bin belongs to a band.
+pub fn band_matrix(n_freq: usize, n_fft: usize, rate: u32, device: &Device) -> Tensor<2> {
+    let bands = crate::metrics::stoi::third_octave_bins(n_fft, rate);
+    let mut m = vec![0.0f32; n_freq * bands.len()];
+    for (j, &(lo, hi)) in bands.iter().enumerate() {
+        for f in lo..hi.min(n_freq) {
+            m[f * bands.len() + j] = 1.0;
+        }
+    }
+    Tensor::from_data(TensorData::new(m, [n_freq, bands.len()]), device) // [F, J]
+}
+
+/// 1 − ESTOI, computed as ESTOI does but differentiably, on 384 ms segments (half-overlapping)
+/// of the training crop: third-octave band envelopes of the linear spectra, each band
+/// normalised over the segment, then each frame normalised over the bands, and the mean
+/// correlation of the two. No silent-frame removal (training crops are chosen to hold speech).
+///
+/// Why: the magnitude losses are per bin; ESTOI scores the spectro-temporal shape of the band
+/// envelopes (a gain per band and segment does not matter, a smeared onset does), and this is
+/// the metric the model lags RNNoise on.
+/// - `x0`, `x0_hat`: compressed planes `[B, 2, T, F]` (X̃ = β|X|^α e^{j∠X})
+/// - `bands`: [`band_matrix`] `[F, J]`
+pub fn estoi_loss(x0: Tensor<4>, x0_hat: Tensor<4>, alpha: f64, beta: f64, bands: &Tensor<2>) -> Tensor<1> {
+    let [b, _, t, f] = x0.dims();
+    let j = bands.dims()[1];
+    let n = ESTOI_SEGMENT_FRAMES.min(t);
+    let envelopes = |x: Tensor<4>| {
+        // |X|² = (|X̃|²/β²)^(1/α)
+        let power = ((x.square().sum_dim(1) + 1e-8) / (beta * beta)).powf_scalar(1.0 / alpha); // [B,1,T,F]
+        (power.reshape([b * t, f]).matmul(bands.clone()) + 1e-10).sqrt().reshape([b, t, j]) // [B,T,J]
+    };
+    let segments = |env: Tensor<3>| {
+        let starts: Vec<usize> = (0..=t - n).step_by((n / 2).max(1)).collect();
+        let parts = starts.iter().map(|&s| env.clone().slice([0..b, s..s + n, 0..j])).collect(); // [B,N,J] each
+        let seg = Tensor::cat(parts, 0); // [W*B,N,J]
+        let norm = |x: Tensor<3>, dim: usize| {
+            let c = x.clone() - x.mean_dim(dim);
+            c.clone() / (c.square().sum_dim(dim).sqrt() + 1e-6)
+        };
+        norm(norm(seg, 1), 2) // [W*B,N,J]: bands over time, then frames over bands
+    };
+    let (clean, est) = (segments(envelopes(x0)), segments(envelopes(x0_hat)));
+    (clean * est).sum_dim(2).mean().neg() + 1.0 // scalar
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +170,30 @@ mod tests {
         assert!((scalar(magnitude_loss(x0.clone(), hat.clone(), 1.0)) - 1.0).abs() < 1e-3);
         // Under-weight 3: (3·1 + 1·1) / 2.
         assert!((scalar(magnitude_loss(x0, hat, 3.0)) - 2.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn estoi_loss_is_zero_for_the_clean_input_and_ignores_gain() {
+        let device = Device::flex();
+        let (t, f) = (60, 256);
+        let bands = band_matrix(f, 512, 16_000, &device);
+        // Every band gets bins: the 15 STOI bands at 31.25 Hz spacing.
+        let per_band: Vec<f32> = bands.clone().sum_dim(0).into_data().to_vec().unwrap();
+        assert!(per_band.iter().all(|&c| c >= 1.0), "{per_band:?}");
+        let mut s = 1u32;
+        let mut u = || {
+            s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        let v: Vec<f32> = (0..2 * t * f).map(|_| u()).collect();
+        let x0 = t4(&v, [1, 2, t, f]);
+        assert!(scalar(estoi_loss(x0.clone(), x0.clone(), 0.5, 2.0, &bands)).abs() < 1e-4);
+        // A gain on the whole signal leaves ESTOI at 1.
+        assert!(scalar(estoi_loss(x0.clone(), x0.clone() * 0.5, 0.5, 2.0, &bands)).abs() < 1e-4);
+        // An unrelated estimate scores far from it.
+        let w: Vec<f32> = (0..2 * t * f).map(|_| u()).collect();
+        let other = scalar(estoi_loss(x0, t4(&w, [1, 2, t, f]), 0.5, 2.0, &bands));
+        assert!(other > 0.5, "{other}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use burn::prelude::*;
 
 use super::config::{ModelConfig, Prediction, PriorMode};
 use super::diffusion::Schedule;
-use super::loss::{clean_loss, latent_regulariser, magnitude_loss, noise_loss, prior_matching};
+use super::loss::{band_matrix, clean_loss, estoi_loss, latent_regulariser, magnitude_loss, noise_loss, prior_matching};
 use super::net::{spectral_features, time_embedding, Denoiser, VarianceNet};
 
 /// The inference model: what a model folder holds. The Posterior Net is not part of it.
@@ -157,7 +157,11 @@ impl TrainModel {
         };
         let mut clean = clean_loss(x0.clone(), x0_hat.clone(), cfg.speech_weight);
         if cfg.mag_weight > 0.0 {
-            clean = clean + magnitude_loss(x0, x0_hat, cfg.under_weight) * cfg.mag_weight;
+            clean = clean + magnitude_loss(x0.clone(), x0_hat.clone(), cfg.under_weight) * cfg.mag_weight;
+        }
+        if cfg.estoi_weight > 0.0 {
+            let bands = band_matrix(cfg.n_freq, cfg.n_fft, crate::MODEL_RATE, &device); // [F, 15]
+            clean = clean + estoi_loss(x0, x0_hat, cfg.compress_alpha, cfg.compress_beta, &bands) * cfg.estoi_weight;
         }
         let total = dm.clone() + lr.clone() * cfg.eta + pm.clone() * cfg.lambda + clean.clone() * cfg.gamma;
         LossTerms { total, dm, lr, pm, clean }
