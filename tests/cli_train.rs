@@ -42,3 +42,21 @@ fn init_from_keeps_the_source_architecture() {
         .failure()
         .stderr(predicate::str::contains("cannot start from this checkpoint").and(predicate::str::contains("no-such-data").not()));
 }
+
+#[test]
+fn init_from_adds_y_context_only_to_a_source_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default/config.json");
+    let mut cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(shipped).unwrap()).unwrap();
+    cfg["y_context"] = serde_json::json!(3);
+    std::fs::write(src.join("config.json"), cfg.to_string()).unwrap();
+    train(&["--y-context", "2"], &src, &dir.path().join("out"))
+        .failure()
+        .stderr(predicate::str::contains("already has --y-context 3"));
+    // The same context is not a change: it goes on to the (missing) checkpoint.
+    train(&["--y-context", "3"], &src, &dir.path().join("out2"))
+        .failure()
+        .stderr(predicate::str::contains("cannot start from this checkpoint"));
+}

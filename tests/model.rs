@@ -88,6 +88,24 @@ fn denoiser_streams_exactly_with_gru_state_and_y_history() {
 }
 
 #[test]
+fn adding_y_context_to_a_trained_denoiser_keeps_its_output() {
+    // Fine-tuning into the wider architecture (`train --init-from --y-context`) starts exactly
+    // where the source model was.
+    let base_cfg = tiny_cfg(PriorMode::Standard).with_y_context(0);
+    let device = Device::flex();
+    device.seed(9);
+    let model = RestoreGrad::new(&base_cfg, &device);
+    let x = random_planes([1, 4, 6, base_cfg.n_freq], 5, &device);
+    let emb = || restoregrad::model::net::time_embedding(&[0.5], base_cfg.time_dim, &device);
+    let (before, _) = model.denoiser.forward(x.clone(), emb(), None, None);
+    let wider = model.denoiser.with_context(&base_cfg.clone().with_y_context(3), &device);
+    assert_eq!(wider.context(), 3);
+    let (after, _) = wider.forward(x.clone(), emb(), None, Some(random_planes([1, 2, 3, base_cfg.n_freq], 6, &device)));
+    let diff: f32 = (before - after).abs().max().into_scalar();
+    assert!(diff == 0.0, "{diff}");
+}
+
+#[test]
 fn clean_prediction_starts_as_the_identity() {
     // A fresh clean-predicting model returns its input (x̂0 = y) at every step count: training
     // starts from the noisy input's quality, not from noise.
