@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+# The validation table of docs/training/context_estoi.md from the `restoregrad eval --out` CSVs in
+# docs/training/val_s4/ (40 held-out mixtures + 6 held-out p287 pairs, 1 sampling step).
+# Usage: python3 scripts/val_table.py RUN...
+import csv, json, sys, pathlib
+d = pathlib.Path('docs/training/val_s4')
+order = sys.argv[1:]
+print("| run | started from | change | steps | mix SI-SDR | mix ESTOI | mix PESQ | p287 SI-SDR | p287 ESTOI | p287 PESQ |")
+print("|---|---|---|--:|--:|--:|--:|--:|--:|--:|")
+meta = {
+ 'h_std_mag4': ('h_standard', 'previous shipped model (μ = 4; its EMA at step 2,500)', 3000),
+ 'u3': ('h_std_mag4', 'under-weight a = 3', 3000),
+ 'e1': ('h_std_mag4', 'ESTOI loss ν = 1', 3000),
+ 'yc3': ('h_std_mag4', 'y context 3 frames (added at zero)', 3000),
+ 'yc3_e2': ('yc3', 'ESTOI loss ν = 2', 3000),
+ 'yc3_e4': ('yc3', 'ESTOI loss ν = 4', 3000),
+ 'yc3_e2_e4': ('yc3_e2', 'ESTOI loss ν = 4', 4000),
+ 'yc3_e4_e8': ('yc3_e4', 'ESTOI loss ν = 8', 3000),
+ 'yc3_e2_e4_e8': ('yc3_e2_e4', 'ESTOI loss ν = 8, lr 2e-4', 3000),
+ 'yc3_e2_e4_o2': ('yc3_e2_e4', 'ν = 4, under-weight a = 0.5, lr 2e-4', 3000),
+ 'yc3_e2_e4_o4': ('yc3_e2_e4_o2', 'ν = 4, under-weight a = 0.25, lr 2e-4', 2000),
+ 'yc3_e2_e4_o2b': ('yc3_e2_e4_o2', 'ν = 4, under-weight a = 0.5, lr 2e-4 (control)', 2000),
+}
+for name in ['noisy', 'rnnoise']:
+    rows = {r['set']: r for r in csv.DictReader(open(d / 'e1.csv')) if r['system'] == name}
+    m, v = rows['mix'], rows['vb']
+    print(f"| {name} | | | | {float(m['si_sdr']):.2f} | {float(m['estoi']):.3f} | {float(m['pesq_wb']):.3f} | {float(v['si_sdr']):.2f} | {float(v['estoi']):.3f} | {float(v['pesq_wb']):.3f} |")
+for run in order:
+    rows = {r['set']: r for r in csv.DictReader(open(d / f'{run}.csv')) if r['system'] == 'restoregrad' and r['steps'] == '1'}
+    m, v = rows['mix'], rows['vb']
+    src, what, steps = meta[run]
+    best = json.load(open(f'docs/training/{run}_state.json'))['best_step'] if pathlib.Path(f'docs/training/{run}_state.json').exists() else None
+    steps = f"{best} of {steps}" if best and best != steps else steps
+    print(f"| {run} | {src} | {what} | {steps} | {float(m['si_sdr']):.2f} | {float(m['estoi']):.3f} | {float(m['pesq_wb']):.3f} | {float(v['si_sdr']):.2f} | {float(v['estoi']):.3f} | {float(v['pesq_wb']):.3f} |")
