@@ -48,9 +48,10 @@ pub fn clean_loss(x0: Tensor<4>, x0_hat: Tensor<4>, speech_weight: f64) -> Tenso
 ///
 /// Why: where the phase of a bin is uncertain, the complex MSE is lowest for an estimate shrunk
 /// toward zero, so it rewards turning quiet speech down; a magnitude error has no such pull, and
-/// it weighs every bin's envelope, which is what ESTOI and PESQ compare. The asymmetry charges
-/// removed speech more than residual noise, as intelligibility does (VoiceFilter-Lite's
-/// asymmetric loss).
+/// it weighs every bin's envelope, which is what ESTOI and PESQ compare. The asymmetry picks
+/// which error costs more: `under_weight` > 1 charges removed speech more (VoiceFilter-Lite's
+/// asymmetric loss, for intelligibility), < 1 charges residual noise more, as PESQ's
+/// disturbance weighting does (the shipped model's last fine-tune used 0.5).
 pub fn magnitude_loss(x0: Tensor<4>, x0_hat: Tensor<4>, under_weight: f64) -> Tensor<1> {
     let mag = |x: Tensor<4>| (x.square().sum_dim(1) + 1e-8).sqrt(); // [B,1,T,F]
     let err = mag(x0_hat) - mag(x0); // [B,1,T,F]
