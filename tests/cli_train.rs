@@ -27,13 +27,21 @@ fn init_from_a_missing_run_names_its_config() {
     assert!(!dir.path().join("out").exists(), "no run folder for a refused start");
 }
 
+/// A source run folder `dir/src` holding only the shipped model's config with `y_context` set.
+fn source_run(dir: &Path, y_context: usize) -> std::path::PathBuf {
+    let src = dir.join("src");
+    std::fs::create_dir(&src).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default/config.json");
+    let mut cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(shipped).unwrap()).unwrap();
+    cfg["y_context"] = serde_json::json!(y_context);
+    std::fs::write(src.join("config.json"), cfg.to_string()).unwrap();
+    src
+}
+
 #[test]
 fn init_from_keeps_the_source_architecture() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    std::fs::create_dir(&src).unwrap();
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default/config.json");
-    std::fs::copy(shipped, src.join("config.json")).unwrap();
+    let src = source_run(dir.path(), 0);
     train(&["--compress-beta", "0.5"], &src, &dir.path().join("out"))
         .failure()
         .stderr(predicate::str::contains("--init-from keeps the source run's architecture"));
@@ -46,12 +54,7 @@ fn init_from_keeps_the_source_architecture() {
 #[test]
 fn init_from_adds_y_context_only_to_a_source_without_one() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    std::fs::create_dir(&src).unwrap();
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default/config.json");
-    let mut cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(shipped).unwrap()).unwrap();
-    cfg["y_context"] = serde_json::json!(3);
-    std::fs::write(src.join("config.json"), cfg.to_string()).unwrap();
+    let src = source_run(dir.path(), 3);
     train(&["--y-context", "2"], &src, &dir.path().join("out"))
         .failure()
         .stderr(predicate::str::contains("already has --y-context 3"));
