@@ -20,6 +20,7 @@ meta = {
  'yc3_e2_e4_o2': ('yc3_e2_e4', 'ν = 4, under-weight a = 0.5, lr 2e-4', 3000),
  'yc3_e2_e4_o4': ('yc3_e2_e4_o2', 'ν = 4, under-weight a = 0.25, lr 2e-4', 2000),
  'yc3_e2_e4_o2b': ('yc3_e2_e4_o2', 'ν = 4, under-weight a = 0.5, lr 2e-4 (control)', 2000),
+ 'scratch_yc3_e4': ('(new)', 'the final recipe from step 0: y context 3, μ = 4, ν = 4, a = 0.5, lr 1e-3', 9000),
 }
 for name in ['noisy', 'rnnoise']:
     rows = {r['set']: r for r in csv.DictReader(open(d / 'e1.csv')) if r['system'] == name}
