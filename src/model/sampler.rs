@@ -16,7 +16,7 @@ use rand_distr::{Distribution, StandardNormal};
 use super::config::ModelConfig;
 use super::diffusion::Schedule;
 use super::features::{compress, decompress};
-use super::net::time_embedding;
+use super::net::{time_embedding, Denoiser};
 use super::restoregrad::RestoreGrad;
 use super::staggered::Wavefront;
 use super::ChunkDenoiser;
@@ -75,6 +75,13 @@ impl BatchState {
     pub fn clear(&mut self) {
         *self = Self::default();
     }
+}
+
+/// Returns the y `history` before chunk `y` `[B, 2, T, F]` and replaces it by the history after.
+fn advance(denoiser: &Denoiser, history: &mut Option<Tensor<4>>, y: &Tensor<4>) -> Option<Tensor<4>> {
+    let before = history.take();
+    *history = denoiser.next_history(before.clone(), y);
+    before
 }
 
 /// Appends `n` standard normal draws from `rng` to `buf`.
@@ -151,9 +158,7 @@ impl Enhancer {
 
     /// The stream's y history before chunk `y` `[1, 2, T, F]`, replacing it by the history after.
     pub(super) fn advance_history(&mut self, y: &Tensor<4>) -> Option<Tensor<4>> {
-        let before = self.history.take();
-        self.history = self.model.denoiser.next_history(before.clone(), y);
-        before
+        advance(&self.model.denoiser, &mut self.history, y)
     }
 
     /// Σ_prior(y)^{1/2} `[B, 1, T, F]` for compressed noisy planes `y` `[B, 2, T, F]`.
@@ -261,8 +266,7 @@ impl Enhancer {
         }
         let noise = Tensor::from_data(TensorData::new(noise, [steps * batch, 2, n_frames, self.cfg.n_freq]), &self.device); // [S*B,2,T,F]
         let y = self.upload_chunks(noisy, batch); // [B,2,T,F]
-        let history = state.history.take();
-        state.history = self.model.denoiser.next_history(history.clone(), &y);
+        let history = advance(&self.model.denoiser, &mut state.history, &y);
         let x0 = self.sample(y, steps, &mut state.states, history, noise); // [B,2,T,F]
         self.download_chunks(x0, out);
     }

@@ -184,8 +184,9 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
         let src_cfg = load_config(&src_run.join("config.json"))?;
         let src = src_run.join("checkpoint");
         let cannot = |e| anyhow::anyhow!("{}: cannot start from this checkpoint: {e}", src.display());
-        let mut loaded = TrainModel::new(&src_cfg, &ad).try_load_file(src.join("train.bpk")).map_err(cannot)?;
-        let mut ema_loaded = TrainModel::new(&src_cfg, &ad).model.valid().try_load_file(src.join("ema.bpk")).map_err(cannot)?;
+        let fresh = TrainModel::new(&src_cfg, &ad);
+        let mut ema_loaded = fresh.model.valid().try_load_file(src.join("ema.bpk")).map_err(cannot)?;
+        let mut loaded = fresh.try_load_file(src.join("train.bpk")).map_err(cannot)?;
         if cfg.y_context != src_cfg.y_context {
             loaded.model.denoiser = loaded.model.denoiser.with_context(&cfg, &ad);
             ema_loaded.denoiser = ema_loaded.denoiser.with_context(&cfg, &device);
