@@ -38,6 +38,9 @@ pub struct EvalArgs {
     /// held-out split validated on).
     #[arg(long, value_enum, default_value_t = Validation::Holdout)]
     pub validation: Validation,
+    /// As `train --train-pairs`: the first N real train pairs are left out of the `vb` set.
+    #[arg(long, default_value_t = 0)]
+    pub train_pairs: usize,
     /// Folder of clean references, matched to `--noisy` by file stem.
     #[arg(long, requires = "noisy")]
     pub clean: Option<PathBuf>,
@@ -118,7 +121,7 @@ fn load_sets(a: &EvalArgs) -> Result<Vec<(String, Vec<ValItem>)>> {
                 bail!("--sets: unknown set {s:?} (mix, vb)");
             }
         }
-        let val = ValidationSets::load(data, a.val_per_snr, 4.0, a.validation)?;
+        let val = ValidationSets::load(data, a.val_per_snr, 4.0, a.validation, a.train_pairs)?;
         let mut out = Vec::new();
         if a.sets.iter().any(|s| s == "mix") {
             out.push(("mix".to_string(), val.mixtures));

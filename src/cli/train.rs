@@ -99,6 +99,14 @@ pub struct TrainArgs {
     /// the train split) or `test` (the evaluation material, as the first runs did).
     #[arg(long, value_enum, default_value_t = Validation::Holdout)]
     pub validation: Validation,
+    /// With `--validation holdout`: train on the first N of the six real p287 pairs and validate
+    /// on the rest (6 = a final refit on all of them, once the recipe is chosen).
+    #[arg(long, default_value_t = 0)]
+    pub train_pairs: usize,
+    /// Probability that a training example is a crop of a real pair instead of a synthetic
+    /// mixture (when any real pair is trained on).
+    #[arg(long, default_value_t = crate::train::data::DEFAULT_PAIR_FRACTION)]
+    pub pair_fraction: f32,
     /// Compute device: cpu, cuda[:N], vulkan or tch (all but cpu need their cargo feature; tch is for training, docs/TCH.md).
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -139,6 +147,12 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         }
         cfg.y_context = v;
     }
+    if a.train_pairs > 0 && a.validation != Validation::Holdout {
+        anyhow::bail!("--train-pairs needs --validation holdout (with `test` every train pair is trained on)");
+    }
+    if !(0.0..=1.0).contains(&a.pair_fraction) {
+        anyhow::bail!("--pair-fraction must be in 0..=1, got {}", a.pair_fraction);
+    }
     let opts = TrainOptions {
         data: a.data,
         steps: a.steps,
@@ -157,6 +171,8 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         fast_pool: a.fast_pool,
         init_from: a.init_from,
         validation: a.validation,
+        train_pairs: a.train_pairs,
+        pair_fraction: a.pair_fraction,
     };
     train(&a.out, cfg, opts, a.resume, device, g.quiet)
 }

@@ -8,7 +8,8 @@
 //! Validation ([`Validation::Holdout`], the default for new runs) is carved out of the train
 //! split so that nothing is tuned on the evaluation sets: every 16th train speaker (8 of 125),
 //! every 8th train noise file (11 of 88) and the six real p287 pairs are held out of training
-//! and validated on. Runs started before this split validated on the test material
+//! and validated on; `--train-pairs N` moves the first N pairs into training (for a leave-out
+//! check, or for a final refit once the recipe is chosen). Runs started before this split validated on the test material
 //! ([`Validation::Test`]) and keep doing so when resumed.
 //!
 //! Every batch is a pure function of (seed, step), so a resumed run sees exactly the data
@@ -41,7 +42,13 @@ pub struct Corpus {
     pub noise: Vec<Vec<f32>>,
     /// VoiceBank-DEMAND train pairs (clean, noisy).
     pub pairs: Vec<(Vec<f32>, Vec<f32>)>,
+    /// Probability that a training example is a crop of a real pair (when there are any).
+    pub pair_fraction: f32,
 }
+
+/// How often a training example is a real pair when the options do not say (what runs before
+/// `--pair-fraction` used).
+pub const DEFAULT_PAIR_FRACTION: f32 = 0.05;
 
 /// What the validation sets are drawn from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -77,6 +84,12 @@ fn split_speakers(speech: Vec<PathBuf>) -> (Vec<PathBuf>, Vec<PathBuf>) {
 fn split_noise(noise: Vec<PathBuf>) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let (kept, held): (Vec<_>, Vec<_>) = noise.into_iter().enumerate().partition(|(i, _)| i % HOLDOUT_NOISE_EVERY != HOLDOUT_NOISE_FIRST);
     (kept.into_iter().map(|(_, x)| x).collect(), held.into_iter().map(|(_, x)| x).collect())
+}
+
+/// Splits sorted real-pair paths (one side) into (trained on, held out): the first `train`.
+fn split_pairs(mut paths: Vec<PathBuf>, train: usize) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let held = paths.split_off(train.min(paths.len()));
+    (paths, held)
 }
 
 /// A manifest row: path, kind, split.
@@ -129,33 +142,28 @@ fn load_paths(paths: Vec<PathBuf>) -> Result<Vec<(PathBuf, Vec<f32>)>> {
         .collect()
 }
 
-/// Loads every file of `kind` in `split`, sorted by path.
-fn load_kind(entries: &[Entry], kind: &str, split: &str) -> Result<Vec<(PathBuf, Vec<f32>)>> {
-    load_paths(kind_paths(entries, kind, split))
-}
-
 impl Corpus {
     /// Loads the train split of `data` (the shared data folder with its manifest.csv), less
-    /// the held-out validation material when `validation` is [`Validation::Holdout`].
-    pub fn load_train(data: &Path, validation: Validation) -> Result<Self> {
+    /// the held-out validation material when `validation` is [`Validation::Holdout`]. There,
+    /// the first `train_pairs` real pairs (sorted) are trained on and the rest held out; with
+    /// [`Validation::Test`] every train pair is trained on.
+    pub fn load_train(data: &Path, validation: Validation, train_pairs: usize, pair_fraction: f32) -> Result<Self> {
         let entries = manifest(data)?;
         let mut speech = kind_paths(&entries, "speech", "train");
         let mut noise = kind_paths(&entries, "noise", "train");
-        let mut pairs = Vec::new();
+        let (mut clean, mut noisy) = (kind_paths(&entries, "clean", "train"), kind_paths(&entries, "noisy", "train"));
         if validation == Validation::Holdout {
             speech = split_speakers(speech).0;
             noise = split_noise(noise).0;
-        } else {
-            let clean = load_kind(&entries, "clean", "train")?;
-            let noisy = load_kind(&entries, "noisy", "train")?;
-            pairs = clean.into_iter().zip(noisy).map(|((_, c), (_, n))| (c, n)).collect();
+            (clean, noisy) = (split_pairs(clean, train_pairs).0, split_pairs(noisy, train_pairs).0);
         }
+        let pairs = load_paths(clean)?.into_iter().zip(load_paths(noisy)?).map(|((_, c), (_, n))| (c, n)).collect();
         let speech = load_paths(speech)?.into_iter().map(|(p, samples)| Utterance { speaker: speaker_of(&p), samples }).collect::<Vec<_>>();
         let noise = load_paths(noise)?.into_iter().map(|(_, s)| s).collect::<Vec<_>>();
         if speech.is_empty() || noise.is_empty() {
             bail!("{}: no train speech or noise listed in manifest.csv", data.display());
         }
-        Ok(Self { speech, noise, pairs })
+        Ok(Self { speech, noise, pairs, pair_fraction })
     }
 }
 
@@ -256,7 +264,7 @@ fn mix(clean: Vec<f32>, noise: &[f32], snr_db: f32, level_db: f32) -> Example {
 
 /// Draws one training example of `len` samples.
 pub fn train_example(corpus: &Corpus, len: usize, rng: &mut ChaCha8Rng) -> Example {
-    if !corpus.pairs.is_empty() && rng.random::<f32>() < 0.05 {
+    if !corpus.pairs.is_empty() && rng.random::<f32>() < corpus.pair_fraction {
         let (c, n) = &corpus.pairs[rng.random_range(0..corpus.pairs.len())];
         let start = if c.len() > len { rng.random_range(0..=c.len() - len) } else { 0 };
         let take = |x: &[f32]| {
@@ -333,8 +341,9 @@ pub struct ValidationSets {
 }
 
 impl ValidationSets {
-    /// Builds the sets from `data` with a fixed seed.
-    pub fn load(data: &Path, per_snr: usize, max_secs: f32, validation: Validation) -> Result<Self> {
+    /// Builds the sets from `data` with a fixed seed. With [`Validation::Holdout`] the real pairs
+    /// are the train pairs after the first `train_pairs` (which training uses).
+    pub fn load(data: &Path, per_snr: usize, max_secs: f32, validation: Validation, train_pairs: usize) -> Result<Self> {
         let entries = manifest(data)?;
         let (speech, noise, split) = match validation {
             Validation::Test => (kind_paths(&entries, "speech", "test"), kind_paths(&entries, "noise", "test"), "test"),
@@ -362,8 +371,11 @@ impl ValidationSets {
                 mixtures.push(ValItem { name: format!("{}+{}@{snr}dB", stem(sp), stem(np)), clean: ex.clean, noisy: ex.noisy });
             }
         }
-        let clean = load_kind(&entries, "clean", split)?;
-        let noisy = load_kind(&entries, "noisy", split)?;
+        let (mut clean, mut noisy) = (kind_paths(&entries, "clean", split), kind_paths(&entries, "noisy", split));
+        if validation == Validation::Holdout {
+            (clean, noisy) = (split_pairs(clean, train_pairs).1, split_pairs(noisy, train_pairs).1);
+        }
+        let (clean, noisy) = (load_paths(clean)?, load_paths(noisy)?);
         let vbdemand = clean
             .into_iter()
             .zip(noisy)
@@ -406,6 +418,18 @@ mod tests {
         let (kept, held) = split_noise(noise);
         assert_eq!(held.iter().map(|p| p.to_string_lossy().into_owned()).collect::<Vec<_>>(), ["n04", "n12"]);
         assert_eq!(kept.len(), 15);
+    }
+
+    #[test]
+    fn train_pairs_moves_the_first_pairs_out_of_validation() {
+        let pairs: Vec<_> = (1..=6).map(|i| PathBuf::from(format!("p287_00{i}.wav"))).collect();
+        let names = |v: &[PathBuf]| v.iter().map(|p| p.to_string_lossy().into_owned()).collect::<Vec<_>>();
+        let (train, held) = split_pairs(pairs.clone(), 2);
+        assert_eq!(names(&train), ["p287_001.wav", "p287_002.wav"]);
+        assert_eq!(held.len(), 4);
+        assert_eq!(split_pairs(pairs.clone(), 0).1, pairs);
+        let (train, held) = split_pairs(pairs.clone(), 9);
+        assert_eq!((train.len(), held.len()), (6, 0));
     }
 
     #[test]
