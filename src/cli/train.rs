@@ -107,6 +107,10 @@ pub struct TrainArgs {
     /// mixture (when any real pair is trained on).
     #[arg(long, default_value_t = crate::train::data::DEFAULT_PAIR_FRACTION)]
     pub pair_fraction: f32,
+    /// Probability that a real-pair example is remixed: the pair's speech under a train noise, or
+    /// its recorded noise (noisy minus clean) under train speech, at a random SNR.
+    #[arg(long, default_value_t = 0.0)]
+    pub pair_remix: f32,
     /// Compute device: cpu, cuda[:N], vulkan or tch (all but cpu need their cargo feature; tch is for training, docs/TCH.md).
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -150,8 +154,10 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     if a.train_pairs > 0 && a.validation != Validation::Holdout {
         anyhow::bail!("--train-pairs needs --validation holdout (with `test` every train pair is trained on)");
     }
-    if !(0.0..=1.0).contains(&a.pair_fraction) {
-        anyhow::bail!("--pair-fraction must be in 0..=1, got {}", a.pair_fraction);
+    for (flag, v) in [("--pair-fraction", a.pair_fraction), ("--pair-remix", a.pair_remix)] {
+        if !(0.0..=1.0).contains(&v) {
+            anyhow::bail!("{flag} must be in 0..=1, got {v}");
+        }
     }
     let opts = TrainOptions {
         data: a.data,
@@ -173,6 +179,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         validation: a.validation,
         train_pairs: a.train_pairs,
         pair_fraction: a.pair_fraction,
+        pair_remix: a.pair_remix,
     };
     train(&a.out, cfg, opts, a.resume, device, g.quiet)
 }

@@ -42,8 +42,11 @@ pub struct Corpus {
     pub noise: Vec<Vec<f32>>,
     /// VoiceBank-DEMAND train pairs (clean, noisy).
     pub pairs: Vec<(Vec<f32>, Vec<f32>)>,
-    /// Probability that a training example is a crop of a real pair (when there are any).
+    /// Probability that a training example is drawn from a real pair (when there are any).
     pub pair_fraction: f32,
+    /// Probability that such an example is a remix of the pair (see [`remix_pair`]) instead of
+    /// a crop of it.
+    pub pair_remix: f32,
 }
 
 /// How often a training example is a real pair when the options do not say (what runs before
@@ -147,7 +150,7 @@ impl Corpus {
     /// the held-out validation material when `validation` is [`Validation::Holdout`]. There,
     /// the first `train_pairs` real pairs (sorted) are trained on and the rest held out; with
     /// [`Validation::Test`] every train pair is trained on.
-    pub fn load_train(data: &Path, validation: Validation, train_pairs: usize, pair_fraction: f32) -> Result<Self> {
+    pub fn load_train(data: &Path, validation: Validation, train_pairs: usize, pair_fraction: f32, pair_remix: f32) -> Result<Self> {
         let entries = manifest(data)?;
         let mut speech = kind_paths(&entries, "speech", "train");
         let mut noise = kind_paths(&entries, "noise", "train");
@@ -163,7 +166,7 @@ impl Corpus {
         if speech.is_empty() || noise.is_empty() {
             bail!("{}: no train speech or noise listed in manifest.csv", data.display());
         }
-        Ok(Self { speech, noise, pairs, pair_fraction })
+        Ok(Self { speech, noise, pairs, pair_fraction, pair_remix })
     }
 }
 
@@ -266,6 +269,9 @@ fn mix(clean: Vec<f32>, noise: &[f32], snr_db: f32, level_db: f32) -> Example {
 pub fn train_example(corpus: &Corpus, len: usize, rng: &mut ChaCha8Rng) -> Example {
     if !corpus.pairs.is_empty() && rng.random::<f32>() < corpus.pair_fraction {
         let (c, n) = &corpus.pairs[rng.random_range(0..corpus.pairs.len())];
+        if corpus.pair_remix > 0.0 && rng.random::<f32>() < corpus.pair_remix {
+            return remix_pair(corpus, c, n, len, rng);
+        }
         let start = if c.len() > len { rng.random_range(0..=c.len() - len) } else { 0 };
         let take = |x: &[f32]| {
             let mut v = x[start..(start + len).min(x.len())].to_vec();
@@ -274,6 +280,28 @@ pub fn train_example(corpus: &Corpus, len: usize, rng: &mut ChaCha8Rng) -> Examp
         };
         return Example { clean: take(c), noisy: take(n) };
     }
+    let (speaker, clean) = synthetic_speech(corpus, len, rng);
+    let noise = synthetic_noise(corpus, speaker, len, rng);
+    mix(clean, &noise, rng.random_range(-5.0..20.0), rng.random_range(-35.0..-15.0))
+}
+
+/// A real pair taken apart and mixed anew, so that a few real recordings teach more than their
+/// own crops: half the time its clean speech under a train noise, half the time its noise (the
+/// noisy minus the clean signal: the recorded noise alone) under train speech.
+fn remix_pair(corpus: &Corpus, clean: &[f32], noisy: &[f32], len: usize, rng: &mut ChaCha8Rng) -> Example {
+    let (speech, noise) = if rng.random::<bool>() {
+        let speech = crop(clean, len, rng);
+        (speech, synthetic_noise(corpus, "", len, rng))
+    } else {
+        let residual: Vec<f32> = noisy.iter().zip(clean).map(|(n, c)| n - c).collect();
+        (synthetic_speech(corpus, len, rng).1, crop_loop(&residual, len, rng))
+    };
+    mix(speech, &noise, rng.random_range(-5.0..20.0), rng.random_range(-35.0..-15.0))
+}
+
+/// A crop of a random train utterance with speed, EQ and band-limiting perturbations, and its
+/// speaker.
+fn synthetic_speech<'a>(corpus: &'a Corpus, len: usize, rng: &mut ChaCha8Rng) -> (&'a str, Vec<f32>) {
     let utt = &corpus.speech[rng.random_range(0..corpus.speech.len())];
     let mut speech = if rng.random::<f32>() < 0.3 {
         change_speed(&utt.samples, rng.random_range(0.9..1.1))
@@ -294,12 +322,18 @@ pub fn train_example(corpus: &Corpus, len: usize, rng: &mut ChaCha8Rng) -> Examp
         }
         clean = crop(&speech, len, rng);
     }
+    (&utt.speaker, clean)
+}
+
+/// `len` samples of train noise: a recording, or babble of train speakers other than
+/// `speaker`, sometimes with a second recording on top, sometimes EQ'd.
+fn synthetic_noise(corpus: &Corpus, speaker: &str, len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
     let mut noise = if rng.random::<f32>() < 0.15 {
         // Babble: 3..6 other speakers.
         let mut b = vec![0.0; len];
         for _ in 0..rng.random_range(3..=6) {
             let other = &corpus.speech[rng.random_range(0..corpus.speech.len())];
-            if other.speaker == utt.speaker {
+            if other.speaker == speaker {
                 continue;
             }
             let c = crop_loop(&other.samples, len, rng);
@@ -318,7 +352,7 @@ pub fn train_example(corpus: &Corpus, len: usize, rng: &mut ChaCha8Rng) -> Examp
     if rng.random::<f32>() < 0.2 {
         random_eq(&mut noise, rng);
     }
-    mix(clean, &noise, rng.random_range(-5.0..20.0), rng.random_range(-35.0..-15.0))
+    noise
 }
 
 /// A named validation utterance.
@@ -430,6 +464,41 @@ mod tests {
         assert_eq!(split_pairs(pairs.clone(), 0).1, pairs);
         let (train, held) = split_pairs(pairs.clone(), 9);
         assert_eq!((train.len(), held.len()), (6, 0));
+    }
+
+    /// A corpus whose train noise is a constant and whose one real pair's noise alternates in
+    /// sign, so an example's noise (noisy − clean) shows where it came from.
+    fn marked_corpus(pair_remix: f32) -> Corpus {
+        let tone = |f: f32, n: usize| (0..n).map(|i| 0.3 * (i as f32 * f).sin()).collect::<Vec<f32>>();
+        let clean = tone(0.11, 48000);
+        let noisy = clean.iter().enumerate().map(|(i, c)| c + if i % 2 == 0 { 0.05 } else { -0.05 }).collect();
+        Corpus {
+            speech: vec![Utterance { speaker: "S".into(), samples: tone(0.07, 32000) }],
+            noise: vec![vec![0.2; 32000]],
+            pairs: vec![(clean, noisy)],
+            pair_fraction: 1.0,
+            pair_remix,
+        }
+    }
+
+    #[test]
+    fn pair_remix_mixes_real_speech_and_real_noise_with_train_material() {
+        let (len, mut rng) = (8000, ChaCha8Rng::seed_from_u64(3));
+        let mut kinds = [0usize; 2];
+        for _ in 0..40 {
+            let ex = train_example(&marked_corpus(1.0), len, &mut rng);
+            assert_eq!((ex.clean.len(), ex.noisy.len()), (len, len));
+            let d: Vec<f32> = ex.noisy.iter().zip(&ex.clean).map(|(n, c)| n - c).collect();
+            let snr = 20.0 * (rms(&ex.clean) / rms(&d)).log10();
+            assert!((-5.01..20.01).contains(&snr), "SNR {snr}");
+            let alternating = d.windows(2).all(|w| w[0] * w[1] < 0.0);
+            // A constant noise may be EQ'd, so "train noise" only means "not the pair's".
+            kinds[alternating as usize] += 1;
+        }
+        assert!(kinds[0] > 5 && kinds[1] > 5, "both halves of the remix are drawn: {kinds:?}");
+        // Without remixing, a real-pair example is a crop of the recording as it is.
+        let ex = train_example(&marked_corpus(0.0), len, &mut rng);
+        assert!(ex.noisy.iter().zip(&ex.clean).all(|(n, c)| ((n - c).abs() - 0.05).abs() < 1e-6));
     }
 
     #[test]

@@ -77,6 +77,10 @@ pub struct TrainOptions {
     /// Probability that a training example is a crop of a real pair.
     #[serde(default = "default_pair_fraction")]
     pub pair_fraction: f32,
+    /// Probability that a real-pair example is remixed (its speech under a train noise, or its
+    /// noise under train speech) instead of cropped as recorded.
+    #[serde(default)]
+    pub pair_remix: f32,
 }
 
 /// The two VoiceBank-DEMAND CSV columns: empty when every real pair is trained on.
@@ -220,7 +224,7 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
     }
 
     eprintln!("loading training data from {} ...", opts.data.display());
-    let corpus = Arc::new(Corpus::load_train(&opts.data, opts.validation, opts.train_pairs, opts.pair_fraction)?);
+    let corpus = Arc::new(Corpus::load_train(&opts.data, opts.validation, opts.train_pairs, opts.pair_fraction, opts.pair_remix)?);
     let val = ValidationSets::load(&opts.data, opts.val_per_snr, 4.0, opts.validation, opts.train_pairs)?;
     eprintln!(
         "{} utterances, {} noises, {} pairs; validation {} mixtures + {} VoiceBank-DEMAND pairs",
