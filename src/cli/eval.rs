@@ -38,6 +38,9 @@ pub struct EvalArgs {
     /// held-out split validated on).
     #[arg(long, value_enum, default_value_t = Validation::Holdout)]
     pub validation: Validation,
+    /// Score the mixtures per SNR as well (sets `mix@0dB` .. `mix@15dB` after `mix`).
+    #[arg(long)]
+    pub by_snr: bool,
     /// As `train --train-pairs`: the first N real train pairs are left out of the `vb` set.
     #[arg(long, default_value_t = 0)]
     pub train_pairs: usize,
@@ -124,7 +127,10 @@ fn load_sets(a: &EvalArgs) -> Result<Vec<(String, Vec<ValItem>)>> {
         let val = ValidationSets::load(data, a.val_per_snr, 4.0, a.validation, a.train_pairs)?;
         let mut out = Vec::new();
         if a.sets.iter().any(|s| s == "mix") {
-            out.push(("mix".to_string(), val.mixtures));
+            if a.by_snr {
+                out.extend(by_snr(&val.mixtures));
+            }
+            out.insert(0, ("mix".to_string(), val.mixtures));
         }
         if a.sets.iter().any(|s| s == "vb") {
             out.push(("vb".to_string(), val.vbdemand));
@@ -138,6 +144,21 @@ fn load_sets(a: &EvalArgs) -> Result<Vec<(String, Vec<ValItem>)>> {
     }
     let (Some(clean), Some(noisy)) = (&a.clean, &a.noisy) else { bail!("give --data, or --clean and --noisy") };
     Ok(vec![("files".to_string(), load_pairs(clean, noisy)?)])
+}
+
+/// The mixtures grouped by the SNR their names end with (`...@5dB`), in order of appearance.
+fn by_snr(items: &[ValItem]) -> Vec<(String, Vec<ValItem>)> {
+    let mut out: Vec<(String, Vec<ValItem>)> = Vec::new();
+    for it in items {
+        let snr = it.name.rsplit_once('@').map_or("?", |(_, s)| s);
+        let set = format!("mix@{snr}");
+        let copy = ValItem { name: it.name.clone(), clean: it.clean.clone(), noisy: it.noisy.clone() };
+        match out.iter_mut().find(|(n, _)| *n == set) {
+            Some((_, v)) => v.push(copy),
+            None => out.push((set, vec![copy])),
+        }
+    }
+    out
 }
 
 /// Audio files directly in `dir`, by stem.
