@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
-# The validation table of docs/training/context_estoi.md from the `restoregrad eval --out` CSVs in
-# docs/training/val_s4/ (40 held-out mixtures + 6 held-out p287 pairs, 1 sampling step).
-# Usage: python3 scripts/val_table.py RUN...
+# The validation tables of docs/training/context_estoi.md and real_pairs.md from the
+# `restoregrad eval --out` CSVs in docs/training/val_s4/ (40 held-out mixtures + the 6 held-out p287
+# pairs, 1 sampling step) or val_s5/ (the same mixtures + p287_004-006, the pairs that the
+# --train-pairs 3 runs leave out).
+# Usage: python3 scripts/val_table.py [--dir docs/training/val_s5] RUN...
 import csv, json, sys, pathlib
+args = sys.argv[1:]
 d = pathlib.Path('docs/training/val_s4')
-order = sys.argv[1:]
-print("| run | started from | change | steps | mix SI-SDR | mix ESTOI | mix PESQ | p287 SI-SDR | p287 ESTOI | p287 PESQ |")
+if args[:1] == ['--dir']:
+    d, args = pathlib.Path(args[1]), args[2:]
+order = args
+vb = 'p287' if d.name == 'val_s4' else 'p287_004-006'
+base = 'e1' if d.name == 'val_s4' else order[0]
+print(f"| run | started from | change | steps | mix SI-SDR | mix ESTOI | mix PESQ | {vb} SI-SDR | {vb} ESTOI | {vb} PESQ |")
 print("|---|---|---|--:|--:|--:|--:|--:|--:|--:|")
 meta = {
  'h_std_mag4': ('h_standard', 'previous shipped model (μ = 4; its EMA at step 2,500)', 3000),
@@ -21,9 +28,15 @@ meta = {
  'yc3_e2_e4_o4': ('yc3_e2_e4_o2', 'ν = 4, under-weight a = 0.25, lr 2e-4', 2000),
  'yc3_e2_e4_o2b': ('yc3_e2_e4_o2', 'ν = 4, under-weight a = 0.5, lr 2e-4 (control)', 2000),
  'scratch_yc3_e4': ('(new)', 'the final recipe from step 0: y context 3, μ = 4, ν = 4, a = 0.5, lr 1e-3', 9000),
+ 'shipped_s4': ('', 'the session-4 shipped model (yc3_e2_e4_o2 at step 1,500)', 1500),
+ 'lp3_f0': ('yc3_e2_e4_o2', 'control: pairs 1-3 out of validation, not trained on', 2000),
+ 'lp3_f15': ('yc3_e2_e4_o2', 'pairs 1-3 trained on, 15% of examples', 2000),
+ 'lp3_f30': ('yc3_e2_e4_o2', 'pairs 1-3 trained on, 30%', 3000),
+ 'lp3_f30_r50': ('yc3_e2_e4_o2', 'pairs 1-3, 30%, half of them remixed', 3000),
+ 'lp3_f50_r50': ('yc3_e2_e4_o2', 'pairs 1-3, 50%, half of them remixed', 3000),
 }
 for name in ['noisy', 'rnnoise']:
-    rows = {r['set']: r for r in csv.DictReader(open(d / 'e1.csv')) if r['system'] == name}
+    rows = {r['set']: r for r in csv.DictReader(open(d / f'{base}.csv')) if r['system'] == name}
     m, v = rows['mix'], rows['vb']
     print(f"| {name} | | | | {float(m['si_sdr']):.2f} | {float(m['estoi']):.3f} | {float(m['pesq_wb']):.3f} | {float(v['si_sdr']):.2f} | {float(v['estoi']):.3f} | {float(v['pesq_wb']):.3f} |")
 for run in order:

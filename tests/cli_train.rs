@@ -1,4 +1,4 @@
-//! `restoregrad train --init-from`: the fine-tuning start is checked before any data is read, so
+//! `restoregrad train --init-from` and the real-pair options: checked before any data is read, so
 //! these run without ../shared.
 
 use assert_cmd::Command;
@@ -62,4 +62,17 @@ fn init_from_adds_y_context_only_to_a_source_without_one() {
     train(&["--y-context", "3"], &src, &dir.path().join("out2"))
         .failure()
         .stderr(predicate::str::contains("cannot start from this checkpoint"));
+}
+
+#[test]
+fn real_pair_options_are_checked_before_any_data_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_run(dir.path(), 0);
+    let out = dir.path().join("out");
+    train(&["--train-pairs", "3", "--validation", "test"], &src, &out)
+        .failure()
+        .stderr(predicate::str::contains("--train-pairs needs --validation holdout"));
+    train(&["--pair-remix", "1.5"], &src, &out).failure().stderr(predicate::str::contains("--pair-remix must be in 0..=1, got 1.5"));
+    train(&["--pair-fraction=-0.1"], &src, &out).failure().stderr(predicate::str::contains("--pair-fraction must be in 0..=1"));
+    assert!(!out.exists(), "no run folder for a refused start");
 }
