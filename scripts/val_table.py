@@ -33,6 +33,8 @@ meta = {
  'lp3_f15': ('yc3_e2_e4_o2', 'pairs 1-3 trained on, 15% of examples', 2000),
  'lp3_f30': ('yc3_e2_e4_o2', 'pairs 1-3 trained on, 30%', 3000),
  'lp3_f30_r50': ('yc3_e2_e4_o2', 'pairs 1-3, 30%, half of them remixed', 3000),
+ 'lp3_f30_r50_e8': ('yc3_e2_e4_o2', 'pairs 1-3, 30%, half remixed, ESTOI loss ν = 8', 3000),
+ 'lp3_f30_r100': ('yc3_e2_e4_o2', 'pairs 1-3, 30%, all remixed (stopped at step 1,200 of 3,000; its EMA at 1,000; r = 0.5 had 10.14 / 0.669 there)', 1000),
  'lp3_f50_r50': ('yc3_e2_e4_o2', 'pairs 1-3, 50%, half of them remixed', 3000),
 }
 for name in ['noisy', 'rnnoise']:
