@@ -111,6 +111,10 @@ pub struct TrainArgs {
     /// its recorded noise (noisy minus clean) under train speech, at a random SNR.
     #[arg(long, default_value_t = 0.0)]
     pub pair_remix: f32,
+    /// Give real-pair crops the random level of the synthetic mixtures (speech at −35..−15 dBFS)
+    /// instead of the level they were recorded at.
+    #[arg(long)]
+    pub pair_level: bool,
     /// Compute device: cpu, cuda[:N], vulkan or tch (all but cpu need their cargo feature; tch is for training, docs/TCH.md).
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -180,6 +184,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         train_pairs: a.train_pairs,
         pair_fraction: a.pair_fraction,
         pair_remix: a.pair_remix,
+        pair_level: a.pair_level,
     };
     train(&a.out, cfg, opts, a.resume, device, g.quiet)
 }

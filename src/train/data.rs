@@ -47,6 +47,9 @@ pub struct Corpus {
     /// Probability that such an example is a remix of the pair (see [`remix_pair`]) instead of
     /// a crop of it.
     pub pair_remix: f32,
+    /// Whether a real-pair crop gets the random level of the synthetic mixtures (−35..−15 dBFS
+    /// speech) instead of its recorded one.
+    pub pair_level: bool,
 }
 
 /// How often a training example is a real pair when the options do not say (what runs before
@@ -150,7 +153,7 @@ impl Corpus {
     /// the held-out validation material when `validation` is [`Validation::Holdout`]. There,
     /// the first `train_pairs` real pairs (sorted) are trained on and the rest held out; with
     /// [`Validation::Test`] every train pair is trained on.
-    pub fn load_train(data: &Path, validation: Validation, train_pairs: usize, pair_fraction: f32, pair_remix: f32) -> Result<Self> {
+    pub fn load_train(data: &Path, validation: Validation, train_pairs: usize, pair_fraction: f32, pair_remix: f32, pair_level: bool) -> Result<Self> {
         let entries = manifest(data)?;
         let mut speech = kind_paths(&entries, "speech", "train");
         let mut noise = kind_paths(&entries, "noise", "train");
@@ -166,7 +169,7 @@ impl Corpus {
         if speech.is_empty() || noise.is_empty() {
             bail!("{}: no train speech or noise listed in manifest.csv", data.display());
         }
-        Ok(Self { speech, noise, pairs, pair_fraction, pair_remix })
+        Ok(Self { speech, noise, pairs, pair_fraction, pair_remix, pair_level })
     }
 }
 
@@ -278,11 +281,23 @@ pub fn train_example(corpus: &Corpus, len: usize, rng: &mut ChaCha8Rng) -> Examp
             v.resize(len, 0.0);
             v
         };
-        return Example { clean: take(c), noisy: take(n) };
+        let ex = Example { clean: take(c), noisy: take(n) };
+        return if corpus.pair_level { relevel(ex, rng.random_range(-35.0..-15.0)) } else { ex };
     }
     let (speaker, clean) = synthetic_speech(corpus, len, rng);
     let noise = synthetic_noise(corpus, speaker, len, rng);
     mix(clean, &noise, rng.random_range(-5.0..20.0), rng.random_range(-35.0..-15.0))
+}
+
+/// `ex` scaled so that its clean speech sits at `level_db` dBFS RMS (as [`mix`] sets it), less if
+/// the noisy peak would pass 0.99.
+fn relevel(ex: Example, level_db: f32) -> Example {
+    let mut g = 10f32.powf(level_db / 20.0) / rms(&ex.clean).max(1e-5);
+    let peak = ex.noisy.iter().fold(0.0f32, |m, v| m.max(v.abs())) * g;
+    if peak > 0.99 {
+        g *= 0.99 / peak;
+    }
+    Example { clean: ex.clean.iter().map(|v| v * g).collect(), noisy: ex.noisy.iter().map(|v| v * g).collect() }
 }
 
 /// A real pair taken apart and mixed anew, so that a few real recordings teach more than their
@@ -478,6 +493,7 @@ mod tests {
             pairs: vec![(clean, noisy)],
             pair_fraction: 1.0,
             pair_remix,
+            pair_level: false,
         }
     }
 
@@ -496,9 +512,21 @@ mod tests {
             kinds[alternating as usize] += 1;
         }
         assert!(kinds[0] > 5 && kinds[1] > 5, "both halves of the remix are drawn: {kinds:?}");
-        // Without remixing, a real-pair example is a crop of the recording as it is.
+        // Without remixing, a real-pair example is a crop of the recording as it is ...
         let ex = train_example(&marked_corpus(0.0), len, &mut rng);
         assert!(ex.noisy.iter().zip(&ex.clean).all(|(n, c)| ((n - c).abs() - 0.05).abs() < 1e-6));
+        // ... or, with `pair_level`, that crop at a random level: the same SNR, the speech at -35..-15 dBFS.
+        let corpus = Corpus { pair_level: true, ..marked_corpus(0.0) };
+        let mut levels = Vec::new();
+        for _ in 0..20 {
+            let ex = train_example(&corpus, len, &mut rng);
+            let g = ex.noisy.iter().zip(&ex.clean).map(|(n, c)| (n - c).abs()).sum::<f32>() / len as f32 / 0.05;
+            let speech_db = 20.0 * rms(&ex.clean).log10();
+            assert!((20.0 * (rms(&ex.clean) / (0.05 * g)).log10() - 20.0 * (0.3 / 2f32.sqrt() / 0.05).log10()).abs() < 0.5);
+            assert!((-35.01..-14.99).contains(&speech_db), "{speech_db}");
+            levels.push(speech_db);
+        }
+        assert!(levels.iter().cloned().fold(f32::MIN, f32::max) - levels.iter().cloned().fold(f32::MAX, f32::min) > 5.0);
     }
 
     #[test]
