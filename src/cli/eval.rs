@@ -152,10 +152,9 @@ fn by_snr(items: &[ValItem]) -> Vec<(String, Vec<ValItem>)> {
     for it in items {
         let snr = it.name.rsplit_once('@').map_or("?", |(_, s)| s);
         let set = format!("mix@{snr}");
-        let copy = ValItem { name: it.name.clone(), clean: it.clean.clone(), noisy: it.noisy.clone() };
         match out.iter_mut().find(|(n, _)| *n == set) {
-            Some((_, v)) => v.push(copy),
-            None => out.push((set, vec![copy])),
+            Some((_, v)) => v.push(it.clone()),
+            None => out.push((set, vec![it.clone()])),
         }
     }
     out

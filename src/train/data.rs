@@ -258,14 +258,8 @@ fn random_lowpass(x: &mut [f32], rng: &mut ChaCha8Rng) {
 fn mix(clean: Vec<f32>, noise: &[f32], snr_db: f32, level_db: f32) -> Example {
     let (ps, pn) = (rms(&clean).max(1e-5), rms(noise).max(1e-5));
     let k = ps / pn / 10f32.powf(snr_db / 20.0);
-    let mut noisy: Vec<f32> = clean.iter().zip(noise).map(|(s, n)| s + k * n).collect();
-    let mut g = 10f32.powf(level_db / 20.0) / ps;
-    let peak = noisy.iter().fold(0.0f32, |m, v| m.max(v.abs())) * g;
-    if peak > 0.99 {
-        g *= 0.99 / peak;
-    }
-    noisy.iter_mut().for_each(|v| *v *= g);
-    Example { clean: clean.into_iter().map(|v| v * g).collect(), noisy }
+    let noisy: Vec<f32> = clean.iter().zip(noise).map(|(s, n)| s + k * n).collect();
+    relevel(Example { clean, noisy }, level_db)
 }
 
 /// Draws one training example of `len` samples.
@@ -289,15 +283,16 @@ pub fn train_example(corpus: &Corpus, len: usize, rng: &mut ChaCha8Rng) -> Examp
     mix(clean, &noise, rng.random_range(-5.0..20.0), rng.random_range(-35.0..-15.0))
 }
 
-/// `ex` scaled so that its clean speech sits at `level_db` dBFS RMS (as [`mix`] sets it), less if
-/// the noisy peak would pass 0.99.
-fn relevel(ex: Example, level_db: f32) -> Example {
+/// `ex` scaled so that its clean speech sits at `level_db` dBFS RMS, less if the noisy peak would
+/// pass 0.99 (how [`mix`] sets a mixture's level, and `--pair-level` a real pair's).
+fn relevel(mut ex: Example, level_db: f32) -> Example {
     let mut g = 10f32.powf(level_db / 20.0) / rms(&ex.clean).max(1e-5);
     let peak = ex.noisy.iter().fold(0.0f32, |m, v| m.max(v.abs())) * g;
     if peak > 0.99 {
         g *= 0.99 / peak;
     }
-    Example { clean: ex.clean.iter().map(|v| v * g).collect(), noisy: ex.noisy.iter().map(|v| v * g).collect() }
+    ex.clean.iter_mut().chain(ex.noisy.iter_mut()).for_each(|v| *v *= g);
+    ex
 }
 
 /// A real pair taken apart and mixed anew, so that a few real recordings teach more than their
@@ -371,6 +366,7 @@ fn synthetic_noise(corpus: &Corpus, speaker: &str, len: usize, rng: &mut ChaCha8
 }
 
 /// A named validation utterance.
+#[derive(Clone)]
 pub struct ValItem {
     /// Short name (for logs).
     pub name: String,
@@ -518,11 +514,14 @@ mod tests {
         // ... or, with `pair_level`, that crop at a random level: the same SNR, the speech at -35..-15 dBFS.
         let corpus = Corpus { pair_level: true, ..marked_corpus(0.0) };
         let mut levels = Vec::new();
+        let snr = |ex: &Example| {
+            let d: Vec<f32> = ex.noisy.iter().zip(&ex.clean).map(|(n, c)| n - c).collect();
+            20.0 * (rms(&ex.clean) / rms(&d)).log10()
+        };
         for _ in 0..20 {
-            let ex = train_example(&corpus, len, &mut rng);
-            let g = ex.noisy.iter().zip(&ex.clean).map(|(n, c)| (n - c).abs()).sum::<f32>() / len as f32 / 0.05;
+            let (ex, recorded) = (train_example(&corpus, len, &mut rng), train_example(&marked_corpus(0.0), len, &mut rng));
+            assert!((snr(&ex) - snr(&recorded)).abs() < 0.1, "{} vs {}", snr(&ex), snr(&recorded));
             let speech_db = 20.0 * rms(&ex.clean).log10();
-            assert!((20.0 * (rms(&ex.clean) / (0.05 * g)).log10() - 20.0 * (0.3 / 2f32.sqrt() / 0.05).log10()).abs() < 0.5);
             assert!((-35.01..-14.99).contains(&speech_db), "{speech_db}");
             levels.push(speech_db);
         }

@@ -74,7 +74,7 @@ pub struct TrainOptions {
     /// trained on instead of validated on.
     #[serde(default)]
     pub train_pairs: usize,
-    /// Probability that a training example is a crop of a real pair.
+    /// Probability that a training example is drawn from a real pair.
     #[serde(default = "default_pair_fraction")]
     pub pair_fraction: f32,
     /// Probability that a real-pair example is remixed (its speech under a train noise, or its
