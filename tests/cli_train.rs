@@ -74,5 +74,6 @@ fn real_pair_options_are_checked_before_any_data_is_read() {
         .stderr(predicate::str::contains("--train-pairs needs --validation holdout"));
     train(&["--pair-remix", "1.5"], &src, &out).failure().stderr(predicate::str::contains("--pair-remix must be in 0..=1, got 1.5"));
     train(&["--pair-fraction=-0.1"], &src, &out).failure().stderr(predicate::str::contains("--pair-fraction must be in 0..=1"));
+    train(&["--pair-cross", "2"], &src, &out).failure().stderr(predicate::str::contains("--pair-cross must be in 0..=1"));
     assert!(!out.exists(), "no run folder for a refused start");
 }

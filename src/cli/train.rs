@@ -115,6 +115,10 @@ pub struct TrainArgs {
     /// instead of the level they were recorded at.
     #[arg(long)]
     pub pair_level: bool,
+    /// Probability that a remixed real-pair example is the pair's speech under the recorded noise
+    /// of a random real pair (real speech, real noise, a new SNR) instead of the two kinds above.
+    #[arg(long, default_value_t = 0.0)]
+    pub pair_cross: f32,
     /// Compute device: cpu, cuda[:N], vulkan or tch (all but cpu need their cargo feature; tch is for training, docs/TCH.md).
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -158,7 +162,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     if a.train_pairs > 0 && a.validation != Validation::Holdout {
         anyhow::bail!("--train-pairs needs --validation holdout (with `test` every train pair is trained on)");
     }
-    for (flag, v) in [("--pair-fraction", a.pair_fraction), ("--pair-remix", a.pair_remix)] {
+    for (flag, v) in [("--pair-fraction", a.pair_fraction), ("--pair-remix", a.pair_remix), ("--pair-cross", a.pair_cross)] {
         if !(0.0..=1.0).contains(&v) {
             anyhow::bail!("{flag} must be in 0..=1, got {v}");
         }
@@ -185,6 +189,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         pair_fraction: a.pair_fraction,
         pair_remix: a.pair_remix,
         pair_level: a.pair_level,
+        pair_cross: a.pair_cross,
     };
     train(&a.out, cfg, opts, a.resume, device, g.quiet)
 }

@@ -50,6 +50,8 @@ pub struct Corpus {
     /// Whether a real-pair crop gets the random level of the synthetic mixtures (−35..−15 dBFS
     /// speech) instead of its recorded one.
     pub pair_level: bool,
+    /// Probability that a remix puts the pair's speech under another pair's recorded noise.
+    pub pair_cross: f32,
 }
 
 /// How often a training example is a real pair when the options do not say (what runs before
@@ -153,7 +155,7 @@ impl Corpus {
     /// the held-out validation material when `validation` is [`Validation::Holdout`]. There,
     /// the first `train_pairs` real pairs (sorted) are trained on and the rest held out; with
     /// [`Validation::Test`] every train pair is trained on.
-    pub fn load_train(data: &Path, validation: Validation, train_pairs: usize, pair_fraction: f32, pair_remix: f32, pair_level: bool) -> Result<Self> {
+    pub fn load_train(data: &Path, validation: Validation, train_pairs: usize, pair_fraction: f32, pair_remix: f32, pair_level: bool, pair_cross: f32) -> Result<Self> {
         let entries = manifest(data)?;
         let mut speech = kind_paths(&entries, "speech", "train");
         let mut noise = kind_paths(&entries, "noise", "train");
@@ -169,7 +171,7 @@ impl Corpus {
         if speech.is_empty() || noise.is_empty() {
             bail!("{}: no train speech or noise listed in manifest.csv", data.display());
         }
-        Ok(Self { speech, noise, pairs, pair_fraction, pair_remix, pair_level })
+        Ok(Self { speech, noise, pairs, pair_fraction, pair_remix, pair_level, pair_cross })
     }
 }
 
@@ -297,9 +299,15 @@ fn relevel(mut ex: Example, level_db: f32) -> Example {
 
 /// A real pair taken apart and mixed anew, so that a few real recordings teach more than their
 /// own crops: half the time its clean speech under a train noise, half the time its noise (the
-/// noisy minus the clean signal: the recorded noise alone) under train speech.
+/// noisy minus the clean signal: the recorded noise alone) under train speech; or, a share
+/// `pair_cross` of the time, its clean speech under the recorded noise of a random pair.
 fn remix_pair(corpus: &Corpus, clean: &[f32], noisy: &[f32], len: usize, rng: &mut ChaCha8Rng) -> Example {
-    let (speech, noise) = if rng.random::<bool>() {
+    let (speech, noise) = if corpus.pair_cross > 0.0 && rng.random::<f32>() < corpus.pair_cross {
+        // Real speech under real noise: this pair's speech, the recorded noise of a random pair.
+        let (c2, n2) = &corpus.pairs[rng.random_range(0..corpus.pairs.len())];
+        let residual: Vec<f32> = n2.iter().zip(c2).map(|(n, c)| n - c).collect();
+        (crop(clean, len, rng), crop_loop(&residual, len, rng))
+    } else if rng.random::<bool>() {
         let speech = crop(clean, len, rng);
         (speech, synthetic_noise(corpus, "", len, rng))
     } else {
@@ -490,6 +498,7 @@ mod tests {
             pair_fraction: 1.0,
             pair_remix,
             pair_level: false,
+            pair_cross: 0.0,
         }
     }
 
@@ -508,6 +517,16 @@ mod tests {
             kinds[alternating as usize] += 1;
         }
         assert!(kinds[0] > 5 && kinds[1] > 5, "both halves of the remix are drawn: {kinds:?}");
+        // Cross remixes: always the pair's speech (its tone crosses zero 0.11/π times a sample, the
+        // train speech 0.07/π) under a pair's recorded noise.
+        let cross = Corpus { pair_cross: 1.0, ..marked_corpus(1.0) };
+        for _ in 0..10 {
+            let ex = train_example(&cross, len, &mut rng);
+            let d: Vec<f32> = ex.noisy.iter().zip(&ex.clean).map(|(n, c)| n - c).collect();
+            assert!(d.windows(2).all(|w| w[0] * w[1] < 0.0), "the noise is a pair's");
+            let crossings = ex.clean.windows(2).filter(|w| w[0] * w[1] < 0.0).count();
+            assert!((250..310).contains(&crossings), "the speech is the pair's: {crossings} zero crossings");
+        }
         // Without remixing, a real-pair example is a crop of the recording as it is ...
         let ex = train_example(&marked_corpus(0.0), len, &mut rng);
         assert!(ex.noisy.iter().zip(&ex.clean).all(|(n, c)| ((n - c).abs() - 0.05).abs() < 1e-6));

@@ -84,6 +84,9 @@ pub struct TrainOptions {
     /// Whether real-pair crops get the synthetic mixtures' random level.
     #[serde(default)]
     pub pair_level: bool,
+    /// Probability that a remixed real-pair example puts its speech under another pair's noise.
+    #[serde(default)]
+    pub pair_cross: f32,
 }
 
 /// The two VoiceBank-DEMAND CSV columns: empty when every real pair is trained on.
@@ -227,7 +230,7 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
     }
 
     eprintln!("loading training data from {} ...", opts.data.display());
-    let corpus = Arc::new(Corpus::load_train(&opts.data, opts.validation, opts.train_pairs, opts.pair_fraction, opts.pair_remix, opts.pair_level)?);
+    let corpus = Arc::new(Corpus::load_train(&opts.data, opts.validation, opts.train_pairs, opts.pair_fraction, opts.pair_remix, opts.pair_level, opts.pair_cross)?);
     let val = ValidationSets::load(&opts.data, opts.val_per_snr, 4.0, opts.validation, opts.train_pairs)?;
     eprintln!(
         "{} utterances, {} noises, {} pairs; validation {} mixtures + {} VoiceBank-DEMAND pairs",
