@@ -305,16 +305,20 @@ fn remix_pair(corpus: &Corpus, clean: &[f32], noisy: &[f32], len: usize, rng: &m
     let (speech, noise) = if corpus.pair_cross > 0.0 && rng.random::<f32>() < corpus.pair_cross {
         // Real speech under real noise: this pair's speech, the recorded noise of a random pair.
         let (c2, n2) = &corpus.pairs[rng.random_range(0..corpus.pairs.len())];
-        let residual: Vec<f32> = n2.iter().zip(c2).map(|(n, c)| n - c).collect();
-        (crop(clean, len, rng), crop_loop(&residual, len, rng))
+        (crop(clean, len, rng), crop_loop(&recorded_noise(c2, n2), len, rng))
     } else if rng.random::<bool>() {
         let speech = crop(clean, len, rng);
         (speech, synthetic_noise(corpus, "", len, rng))
     } else {
-        let residual: Vec<f32> = noisy.iter().zip(clean).map(|(n, c)| n - c).collect();
-        (synthetic_speech(corpus, len, rng).1, crop_loop(&residual, len, rng))
+        (synthetic_speech(corpus, len, rng).1, crop_loop(&recorded_noise(clean, noisy), len, rng))
     };
     mix(speech, &noise, rng.random_range(-5.0..20.0), rng.random_range(-35.0..-15.0))
+}
+
+/// The noise of a real pair alone: noisy minus clean (VoiceBank-DEMAND added it to the clean
+/// recording, so the difference is the recorded noise).
+fn recorded_noise(clean: &[f32], noisy: &[f32]) -> Vec<f32> {
+    noisy.iter().zip(clean).map(|(n, c)| n - c).collect()
 }
 
 /// A crop of a random train utterance with speed, EQ and band-limiting perturbations, and its
