@@ -38,6 +38,8 @@ meta = {
  'lp3_f30_r50_lv': ('yc3_e2_e4_o2', 'pairs 1-3, 30%, half remixed, the crops at random levels (--pair-level)', 3000),
  'lp3_f30_r50_c': ('lp3_f30_r50', 'continued at lr 1e-4, seed 43', 3000),
  'lp3_f30_r50_x50': ('yc3_e2_e4_o2', 'pairs 1-3, 30%, half remixed, half of those across pairs (--pair-cross 0.5)', 3000),
+ 'lp3_f30_r50_x100': ('yc3_e2_e4_o2', 'pairs 1-3, 30%, half remixed, all remixes across pairs', 3000),
+ 'lp3_f30_r75_x67': ('yc3_e2_e4_o2', 'pairs 1-3, 30%, 3/4 remixed, 2/3 of those across pairs', 3000),
  'lp3_f50_r50': ('yc3_e2_e4_o2', 'pairs 1-3, 50%, half of them remixed', 3000),
 }
 for name in ['noisy', 'rnnoise']:
