@@ -264,6 +264,11 @@ fn mix(clean: Vec<f32>, noise: &[f32], snr_db: f32, level_db: f32) -> Example {
     relevel(Example { clean, noisy }, level_db)
 }
 
+/// The SNR range (dB) of training mixtures and remixes.
+const TRAIN_SNR_DB: std::ops::Range<f32> = -5.0..20.0;
+/// The speech level range (dBFS RMS) of training mixtures, remixes and `--pair-level` crops.
+const TRAIN_LEVEL_DB: std::ops::Range<f32> = -35.0..-15.0;
+
 /// Draws one training example of `len` samples.
 pub fn train_example(corpus: &Corpus, len: usize, rng: &mut ChaCha8Rng) -> Example {
     if !corpus.pairs.is_empty() && rng.random::<f32>() < corpus.pair_fraction {
@@ -278,11 +283,11 @@ pub fn train_example(corpus: &Corpus, len: usize, rng: &mut ChaCha8Rng) -> Examp
             v
         };
         let ex = Example { clean: take(c), noisy: take(n) };
-        return if corpus.pair_level { relevel(ex, rng.random_range(-35.0..-15.0)) } else { ex };
+        return if corpus.pair_level { relevel(ex, rng.random_range(TRAIN_LEVEL_DB)) } else { ex };
     }
     let (speaker, clean) = synthetic_speech(corpus, len, rng);
     let noise = synthetic_noise(corpus, speaker, len, rng);
-    mix(clean, &noise, rng.random_range(-5.0..20.0), rng.random_range(-35.0..-15.0))
+    mix(clean, &noise, rng.random_range(TRAIN_SNR_DB), rng.random_range(TRAIN_LEVEL_DB))
 }
 
 /// `ex` scaled so that its clean speech sits at `level_db` dBFS RMS, less if the noisy peak would
@@ -312,7 +317,7 @@ fn remix_pair(corpus: &Corpus, clean: &[f32], noisy: &[f32], len: usize, rng: &m
     } else {
         (synthetic_speech(corpus, len, rng).1, crop_loop(&recorded_noise(clean, noisy), len, rng))
     };
-    mix(speech, &noise, rng.random_range(-5.0..20.0), rng.random_range(-35.0..-15.0))
+    mix(speech, &noise, rng.random_range(TRAIN_SNR_DB), rng.random_range(TRAIN_LEVEL_DB))
 }
 
 /// The noise of a real pair alone: noisy minus clean (VoiceBank-DEMAND added it to the clean
