@@ -95,3 +95,31 @@ fn refuses_to_overwrite_the_input_and_reports_a_missing_model() {
         .failure()
         .stderr(predicates::str::contains("/nonexistent/model"));
 }
+
+#[test]
+fn samples_one_and_two_give_different_outputs_and_other_counts_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    tiny_model(&model);
+    let input = dir.path().join("in.wav");
+    write_wav(&input, &fixture(), SampleFormat::Pcm16).unwrap();
+    let run = |samples: &str| {
+        let out = dir.path().join(format!("s{samples}.wav"));
+        cmd().args(["enhance", "-q", "--float", "--samples", samples, "--model"]).arg(&model).arg(&input).arg("-o").arg(&out).assert().success();
+        restoregrad::audio::read_audio(&out).unwrap().samples
+    };
+    let (one, two) = (run("1"), run("2"));
+    assert_eq!(one.len(), two.len());
+    assert!(one.iter().zip(&two).any(|(a, b)| (a - b).abs() > 1e-4), "--samples must change the output");
+    let refused = dir.path().join("s3.wav");
+    cmd()
+        .args(["enhance", "-q", "--samples", "3", "--model"])
+        .arg(&model)
+        .arg(&input)
+        .arg("-o")
+        .arg(&refused)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("expected 1 or 2"));
+    assert!(!refused.exists());
+}

@@ -75,5 +75,6 @@ fn real_pair_options_are_checked_before_any_data_is_read() {
     train(&["--pair-remix", "1.5"], &src, &out).failure().stderr(predicate::str::contains("--pair-remix must be in 0..=1, got 1.5"));
     train(&["--pair-fraction=-0.1"], &src, &out).failure().stderr(predicate::str::contains("--pair-fraction must be in 0..=1"));
     train(&["--pair-cross", "2"], &src, &out).failure().stderr(predicate::str::contains("--pair-cross must be in 0..=1"));
+    train(&["--broadband-noise", "1.5"], &src, &out).failure().stderr(predicate::str::contains("--broadband-noise must be in 0..=1"));
     assert!(!out.exists(), "no run folder for a refused start");
 }

@@ -70,6 +70,9 @@ pub struct BenchArgs {
     /// Seed of the diffusion sampler.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Sampler averaging.
+    #[command(flatten)]
+    pub samples: crate::cli::SamplesArg,
     /// Also measure every setting with 2 or more steps with staggered step batching (one batched
     /// model call per chunk; the rows say `stagger` and carry its extra latency).
     #[arg(long)]
@@ -164,7 +167,7 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
     let mut devices = Vec::new();
     for name in &device_names {
         let dev = parse_device(name).map_err(anyhow::Error::msg)?;
-        let enh = load_enhancer(args.model.as_deref(), &dev, args.seed)?;
+        let enh = load_enhancer(args.model.as_deref(), &dev, args.seed)?.with_samples(args.samples.samples);
         devices.push((name.clone(), Arc::new(Mutex::new(enh))));
     }
     let model_name = match &args.model {

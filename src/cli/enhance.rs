@@ -50,6 +50,9 @@ pub struct EnhanceArgs {
     /// Seed of the diffusion sampler (same seed, same output).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Sampler averaging.
+    #[command(flatten)]
+    pub samples: crate::cli::SamplesArg,
     /// Compute device: cpu, cuda[:N] or vulkan (GPU backends need their cargo feature; tch also works but is slower than cpu here).
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -68,7 +71,7 @@ pub struct EnhanceArgs {
     #[arg(long, default_value_t = SegmentConfig::DEFAULT_BURN_IN_FRAMES, value_name = "W", requires = "batch_segments")]
     pub burn_in_frames: usize,
     /// Run RNNoise (the nnnoiseless crate) instead of the model, for side-by-side comparisons.
-    #[arg(long, conflicts_with_all = ["model", "steps", "seed"])]
+    #[arg(long, conflicts_with_all = ["model", "steps", "seed", "samples"])]
     pub rnnoise: bool,
 }
 
@@ -107,7 +110,7 @@ fn enhance_file(
     let block = 1 << 14;
     let mut pipes = (0..channels)
         .map(|_| -> Result<ChannelPipe> {
-            let enh = Enhancer::new(cfg.clone(), model.clone(), device.clone(), args.seed);
+            let enh = Enhancer::new(cfg.clone(), model.clone(), device.clone(), args.seed).with_samples(args.samples.samples);
             Ok(ChannelPipe {
                 down: StreamResampler::new(rate, MODEL_RATE, block)?,
                 streamer: Streamer::new(Box::new(enh), scfg)?,
@@ -216,7 +219,7 @@ fn enhance_file_segments(
         .with_steps(args.steps)
         .with_atten_lim_db(args.atten_lim_db);
     let seg = SegmentConfig::new(args.batch_segments).with_burn_in_frames(args.burn_in_frames);
-    let mut enh = Enhancer::new(cfg.clone(), model.clone(), device.clone(), args.seed);
+    let mut enh = Enhancer::new(cfg.clone(), model.clone(), device.clone(), args.seed).with_samples(args.samples.samples);
     let rate = audio.sample_rate;
     let chans = (0..audio.channels)
         .map(|c| {

@@ -56,6 +56,9 @@ pub struct EvalArgs {
     /// Sampler seed (reseeded per utterance; 0 is what validation uses).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Sampler averaging.
+    #[command(flatten)]
+    pub samples: crate::cli::SamplesArg,
     /// Write the rows as CSV to this file (atomically).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
@@ -90,7 +93,7 @@ pub fn run(a: EvalArgs, g: Globals) -> Result<()> {
         table.rows.push(score_rnnoise(name, items)?);
         for &s in &steps {
             pb.set_message(format!("{name}: {s} step(s)"));
-            let mut enh = enhancer(&cfg, &model, &device, a.seed);
+            let mut enh = enhancer(&cfg, &model, &device, a.seed).with_samples(a.samples.samples);
             table.rows.push(score_model(name, &mut enh, items, s, &mut || pb.inc(1))?);
         }
     }

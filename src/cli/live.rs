@@ -65,6 +65,9 @@ pub struct LiveArgs {
     /// Seed of the sampler's noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Sampler averaging.
+    #[command(flatten)]
+    pub samples: crate::cli::SamplesArg,
     /// Live mode: stop after this many seconds (default: run until Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
@@ -91,6 +94,7 @@ fn load_denoiser(args: &LiveArgs) -> anyhow::Result<(Box<dyn ChunkDenoiser>, cra
             Some(p) => format!("cannot load the model from {}", p.display()),
             None => "cannot load the default model (pass --model PATH or set RESTOREGRAD_MODEL)".to_string(),
         })?;
+    let enh = enh.with_samples(args.samples.samples);
     let stft = enh.config().stft();
     Ok((Box::new(enh), stft))
 }

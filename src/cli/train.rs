@@ -119,6 +119,10 @@ pub struct TrainArgs {
     /// of a random real pair (real speech, real noise, a new SNR) instead of the two kinds above.
     #[arg(long, default_value_t = 0.0)]
     pub pair_cross: f32,
+    /// Probability that a synthetic mixture's noise (or a remix's train noise) is stationary
+    /// broadband noise with a random spectral tilt instead of a train recording or babble.
+    #[arg(long, default_value_t = 0.0)]
+    pub broadband_noise: f32,
     /// Compute device: cpu, cuda[:N], vulkan or tch (all but cpu need their cargo feature; tch is for training, docs/TCH.md).
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -162,7 +166,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     if a.train_pairs > 0 && a.validation != Validation::Holdout {
         anyhow::bail!("--train-pairs needs --validation holdout (with `test` every train pair is trained on)");
     }
-    for (flag, v) in [("--pair-fraction", a.pair_fraction), ("--pair-remix", a.pair_remix), ("--pair-cross", a.pair_cross)] {
+    for (flag, v) in [("--pair-fraction", a.pair_fraction), ("--pair-remix", a.pair_remix), ("--pair-cross", a.pair_cross), ("--broadband-noise", a.broadband_noise)] {
         if !(0.0..=1.0).contains(&v) {
             anyhow::bail!("{flag} must be in 0..=1, got {v}");
         }
@@ -190,6 +194,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         pair_remix: a.pair_remix,
         pair_level: a.pair_level,
         pair_cross: a.pair_cross,
+        broadband_noise: a.broadband_noise,
     };
     train(&a.out, cfg, opts, a.resume, device, g.quiet)
 }

@@ -5,6 +5,14 @@
 //! Σ_prior^{1/2} ⊙ z. The last step returns x̂0. Noise is drawn on the host from a seeded
 //! ChaCha generator, so output is bit-reproducible for a seed and chunking on any backend; a
 //! chunk's noise planes are drawn together and uploaded as one tensor.
+//!
+//! With two samples ([`Enhancer::with_samples`], the default) each chunk is sampled twice, once
+//! with the drawn noise z and once with −z (an antithetic pair), and the two x̂0 are averaged:
+//! the pair cancels the estimate's first-order dependence on the draw, which moves it toward
+//! the posterior mean that the metrics reward (+0.001-0.002 ESTOI and +0.01 PESQ on every
+//! validation set; docs/training/antithetic.md), for twice the network compute. Both halves
+//! run as one batch, and the noise drawn is the same as with one sample, so the output stays
+//! reproducible per seed.
 
 use std::collections::HashMap;
 
@@ -36,7 +44,10 @@ pub struct Enhancer {
     pub(super) device: Device,
     seed: u64,
     rng: ChaCha8Rng,
-    /// GRU state per (step count, step index): each reverse step is its own causal stream.
+    /// Sampler runs averaged per chunk: 1, or 2 (z and −z).
+    samples: usize,
+    /// GRU state per (step count, step index): each reverse step is its own causal stream
+    /// (`[samples, H]`: one row per sample).
     pub(super) states: HashMap<(usize, usize), Tensor<2>>,
     pub(super) times: HashMap<usize, Vec<f64>>,
     /// The last frames of y of the stream `[1, 2, context, F]` (models with y context).
@@ -50,10 +61,11 @@ pub struct Enhancer {
 /// The state of a batched run by [`Enhancer::process_batch`]: one GRU state `[B, H]` per
 /// reverse step for the B rows, and the noise generator's position at the start of every chunk
 /// of the stream so far. A new (or [`BatchState::clear`]ed) value starts afresh; so does a
-/// change of step count, batch size or chunk length.
+/// change of step count, sample count, batch size or chunk length.
 #[derive(Debug, Default)]
 pub struct BatchState {
     steps: usize,
+    samples: usize,
     batch: usize,
     n_frames: usize,
     states: Vec<Option<Tensor<2>>>,
@@ -93,7 +105,14 @@ fn draw_normals(rng: &mut ChaCha8Rng, n: usize, buf: &mut Vec<f32>) {
 }
 
 impl Enhancer {
-    /// Wraps a model for inference on `device` with sampling seed `seed`.
+    /// Sampler runs averaged per chunk unless [`Enhancer::with_samples`] says otherwise: the
+    /// antithetic pair, which scored higher than one run on every validation set.
+    pub const DEFAULT_SAMPLES: usize = 2;
+    /// The most sampler runs per chunk (the antithetic pair).
+    pub const MAX_SAMPLES: usize = 2;
+
+    /// Wraps a model for inference on `device` with sampling seed `seed` and
+    /// [`Enhancer::DEFAULT_SAMPLES`] samples per chunk.
     pub fn new(cfg: ModelConfig, model: RestoreGrad, device: Device, seed: u64) -> Self {
         let schedule = Schedule::new(cfg.train_steps, cfg.beta_start, cfg.beta_end);
         let times = (1..=6).map(|s| (s, schedule.sampling_times(s).expect("1..=6"))).collect();
@@ -104,6 +123,7 @@ impl Enhancer {
             device,
             seed,
             rng: ChaCha8Rng::seed_from_u64(seed),
+            samples: Self::DEFAULT_SAMPLES,
             states: HashMap::new(),
             times,
             history: None,
@@ -115,6 +135,48 @@ impl Enhancer {
     /// The model configuration.
     pub fn config(&self) -> &ModelConfig {
         &self.cfg
+    }
+
+    /// Averages `samples` sampler runs per chunk (clamped to 1..=[`Enhancer::MAX_SAMPLES`]):
+    /// 1 runs the sampler once; 2 runs it with the drawn noise and its negation and averages
+    /// the two estimates (twice the network compute). Resets the stream.
+    pub fn with_samples(mut self, samples: usize) -> Self {
+        self.samples = samples.clamp(1, Self::MAX_SAMPLES);
+        self.reset();
+        self
+    }
+
+    /// Sampler runs averaged per chunk.
+    pub fn samples(&self) -> usize {
+        self.samples
+    }
+
+    /// `x` `[B, ..]` as the sampler's rows `[samples * B, ..]`: one copy per sample.
+    pub(super) fn per_sample<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        if self.samples == 1 {
+            x
+        } else {
+            Tensor::cat(vec![x; self.samples], 0)
+        }
+    }
+
+    /// Noise `z` `[B, ..]` as the sampler's rows `[samples * B, ..]`: z, then −z.
+    pub(super) fn signed_noise(&self, z: Tensor<4>) -> Tensor<4> {
+        if self.samples == 1 {
+            z
+        } else {
+            Tensor::cat(vec![z.clone(), z.neg()], 0)
+        }
+    }
+
+    /// The mean over samples `[B, ..]` of the sampler's rows `[samples * B, ..]`.
+    pub(super) fn merge_samples(&self, x: Tensor<4>) -> Tensor<4> {
+        if self.samples == 1 {
+            return x;
+        }
+        let [rows, c, t, f] = x.dims();
+        let b = rows / self.samples;
+        (x.clone().slice([0..b, 0..c, 0..t, 0..f]) + x.slice([b..2 * b, 0..c, 0..t, 0..f])) * 0.5 // [B,2,T,F]
     }
 
     /// Draws all the noise one chunk's sampling uses, `[steps * B, 2, T, F]` for a chunk of
@@ -168,8 +230,8 @@ impl Enhancer {
 
     /// Denoises compressed planes `y` `[B, 2, T, F]` with `steps` reverse steps and the noise
     /// `[S*B, 2, T, F]` laid out as [`Enhancer::draw_chunk_noise`] makes it. `states[i]` is the
-    /// GRU state `[B, H]` of step `i` (`None`: stream start); each is replaced by the state after
-    /// this chunk. `history` is the y history before the chunk (the same for every step).
+    /// GRU state `[M*B, H]` of step `i` for the M samples (`None`: stream start); each is
+    /// replaced by the state after this chunk. `history` is the y history before the chunk (the same for every step).
     fn sample(
         &mut self,
         y: Tensor<4>,
@@ -180,8 +242,11 @@ impl Enhancer {
     ) -> Tensor<4> {
         let [b, c, t, f] = y.dims();
         let times = self.times[&steps].clone();
-        let sigma = self.prior_std(y.clone()); // [B,1,T,F]
-        let plane = |i: usize| noise.clone().slice([i * b..(i + 1) * b, 0..c, 0..t, 0..f]); // [B,2,T,F]
+        // Each sample is a block of B rows (sample-major); the prior is computed once.
+        let sigma = self.per_sample(self.prior_std(y.clone())); // [M*B,1,T,F]
+        let (y, history) = (self.per_sample(y), history.map(|h| self.per_sample(h))); // [M*B,2,T,F]
+        let plane = |i: usize| self.signed_noise(noise.clone().slice([i * b..(i + 1) * b, 0..c, 0..t, 0..f])); // [M*B,2,T,F]
+        let b = b * self.samples;
         let start = self.schedule.start_coeffs(times[0]);
         let mut x = y.clone() * start.y_weight() + plane(0) * sigma.clone() * start.noise_std(); // [B,2,T,F]
         let total = self.schedule.train_steps() as f64;
@@ -191,9 +256,9 @@ impl Enhancer {
             let input = Tensor::cat(vec![x.clone(), y.clone()], 1); // [B,4,T,F]
             let (eps, new_state) = self.model.denoiser.forward(input, emb, states[i].take(), history.clone());
             states[i] = Some(new_state);
-            let x0_hat = self.cfg.predict.clean_estimate(eps, x, (1.0 - co.alpha_bar).sqrt(), co.alpha_bar.sqrt()); // [B,2,T,F]
+            let x0_hat = self.cfg.predict.clean_estimate(eps, x, (1.0 - co.alpha_bar).sqrt(), co.alpha_bar.sqrt()); // [M*B,2,T,F]
             match times.get(i + 1) {
-                None => return x0_hat,
+                None => return self.merge_samples(x0_hat), // [B,2,T,F]
                 Some(&next) => {
                     let cn = self.schedule.coeffs(next);
                     x = x0_hat * cn.x0_weight() + y.clone() * cn.y_weight() + plane(i + 1) * sigma.clone() * cn.noise_std();
@@ -239,8 +304,9 @@ impl Enhancer {
         }
         let steps = steps.clamp(1, 6);
         let n_frames = noisy.len() / (batch * n_bins);
-        if (state.steps, state.batch, state.n_frames) != (steps, batch, n_frames) || state.states.len() != steps {
-            *state = BatchState { steps, batch, n_frames, states: vec![None; steps], ..BatchState::default() };
+        let samples = self.samples;
+        if (state.steps, state.samples, state.batch, state.n_frames) != (steps, samples, batch, n_frames) || state.states.len() != steps {
+            *state = BatchState { steps, samples, batch, n_frames, states: vec![None; steps], ..BatchState::default() };
         }
         // Each row's noise: replay the generator from where the sequential sampler starts that
         // chunk, recording those starting points the first time the stream gets there.

@@ -22,6 +22,10 @@
 //! yields identical numbers. The output therefore equals the sequential output up to the
 //! float rounding of a batched network call (tests check 1e-4), `S - 1` chunks later.
 //!
+//! With two samples per chunk ([`Enhancer::with_samples`]) each chunk takes two rows, z and
+//! −z, with their own GRU state rows (`[2, H]` per key, as the sequential sampler keeps them),
+//! and its output is their mean.
+//!
 //! # Delay and end of stream
 //!
 //! A chunk run with S steps finishes `S - 1` calls after it entered, so every call returns the
@@ -57,13 +61,13 @@ struct InFlight {
     steps: usize,
     /// The step it runs in the next call.
     next: usize,
-    /// Compressed noisy planes `[1, 2, T, F]`.
+    /// Compressed noisy planes, one row per sample `[M, 2, T, F]`.
     y: Tensor<4>,
-    /// The y history before this chunk `[1, 2, context, F]` (models with y context).
+    /// The y history before this chunk `[M, 2, context, F]` (models with y context).
     history: Option<Tensor<4>>,
-    /// Σ_prior(y)^{1/2} `[1, 1, T, F]`.
+    /// Σ_prior(y)^{1/2} `[M, 1, T, F]`.
     sigma: Tensor<4>,
-    /// The sample at the time of step `next` `[1, 2, T, F]`.
+    /// The sample at the time of step `next`, one row per sample `[M, 2, T, F]`.
     x: Tensor<4>,
     /// All of the chunk's noise planes `[steps, 2, T, F]` (plane `i` after step `i - 1`).
     noise: Tensor<4>,
@@ -154,18 +158,21 @@ impl Wavefront {
         let y = enh.upload_chunks(noisy, 1); // [1,2,T,F]
         let history = enh.advance_history(&y);
         let [_, c, t, f] = y.dims();
-        let sigma = enh.prior_std(y.clone()); // [1,1,T,F]
+        let sigma = enh.per_sample(enh.prior_std(y.clone())); // [M,1,T,F]
         let noise = enh.draw_chunk_noise(steps, [1, c, t, f]); // [S,2,T,F]
         let start = enh.schedule.start_coeffs(enh.times[&steps][0]);
-        let z = noise.clone().slice([0..1, 0..c, 0..t, 0..f]); // [1,2,T,F]
-        let x = y.clone() * start.y_weight() + z * sigma.clone() * start.noise_std(); // [1,2,T,F]
+        let z = enh.signed_noise(noise.clone().slice([0..1, 0..c, 0..t, 0..f])); // [M,2,T,F]
+        let (y, history) = (enh.per_sample(y), history.map(|h| enh.per_sample(h))); // [M,2,T,F]
+        let x = y.clone() * start.y_weight() + z * sigma.clone() * start.noise_std(); // [M,2,T,F]
         self.in_flight.push_back(InFlight { seq: self.next_seq, steps, next: 0, y, history, sigma, x, noise });
     }
 
-    /// Runs the next step of every chunk in flight as one batch of B rows (oldest first).
+    /// Runs the next step of every chunk in flight as one batch (oldest first): M rows per
+    /// chunk, one per sample ([`Enhancer::samples`]), so B = chunks × M.
     fn step(&mut self, enh: &mut Enhancer) {
         let rows: Vec<InFlight> = self.in_flight.drain(..).collect();
-        let b = rows.len();
+        let m = enh.samples();
+        let b = rows.len() * m;
         let [_, c, t, f] = rows[0].y.dims();
         let h = enh.model.denoiser.hidden();
         let total = enh.schedule.train_steps() as f64;
@@ -174,7 +181,7 @@ impl Wavefront {
         // (1, 0, 0), which turn the re-noise into x̂0 itself; its output is taken from x̂0 anyway.
         let mut taus = Vec::with_capacity(b);
         let mut coef = vec![0f32; 5 * b];
-        for (r, row) in rows.iter().enumerate() {
+        for (r, row) in rows.iter().flat_map(|row| std::iter::repeat_n(row, m)).enumerate() {
             let times = &enh.times[&row.steps];
             let tau = times[row.next];
             taus.push((tau / total) as f32);
@@ -200,7 +207,7 @@ impl Wavefront {
         // The re-noise plane of each row's next step (any plane for a last step: weight 0).
         let plane = |r: &InFlight| {
             let i = if r.next + 1 < r.steps { r.next + 1 } else { 0 };
-            r.noise.clone().slice([i..i + 1, 0..c, 0..t, 0..f]) // [1,2,T,F]
+            enh.signed_noise(r.noise.clone().slice([i..i + 1, 0..c, 0..t, 0..f])) // [M,2,T,F]
         };
         let z = Tensor::cat(rows.iter().map(plane).collect(), 0); // [B,2,T,F]
 
@@ -209,21 +216,21 @@ impl Wavefront {
         let keys: Vec<(usize, usize)> = rows.iter().map(|r| (r.steps, r.next)).collect();
         let prev: Vec<Option<Tensor<2>>> = keys.iter().map(|k| enh.states.remove(k)).collect();
         let state = prev.iter().any(Option::is_some).then(|| {
-            let parts = prev.into_iter().map(|s| s.unwrap_or_else(|| Tensor::zeros([1, h], &enh.device))).collect();
+            let parts = prev.into_iter().map(|s| s.unwrap_or_else(|| Tensor::zeros([m, h], &enh.device))).collect();
             Tensor::cat(parts, 0) // [B,H]
         });
 
         // Each row's y history; a row at a stream start gets zeros, as the denoiser would.
         let ctx = enh.model.denoiser.context();
         let history = rows.iter().any(|r| r.history.is_some()).then(|| {
-            let parts = rows.iter().map(|r| r.history.clone().unwrap_or_else(|| Tensor::zeros([1, c, ctx, f], &enh.device))).collect();
+            let parts = rows.iter().map(|r| r.history.clone().unwrap_or_else(|| Tensor::zeros([m, c, ctx, f], &enh.device))).collect();
             Tensor::cat(parts, 0) // [B,2,ctx,F]
         });
 
         let input = Tensor::cat(vec![x.clone(), y.clone()], 1); // [B,4,T,F]
         let (eps, new_state) = enh.model.denoiser.forward(input, emb, state, history); // [B,2,T,F], [B,H]
         for (r, key) in keys.into_iter().enumerate() {
-            enh.states.insert(key, new_state.clone().slice([r..r + 1, 0..h])); // [1,H]
+            enh.states.insert(key, new_state.clone().slice([r * m..(r + 1) * m, 0..h])); // [M,H]
         }
         let x0_hat = enh.cfg.predict.clean_estimate(eps, x, col(0), col(1)); // [B,2,T,F]
         let x_next = x0_hat.clone() * col(2) + y * col(3) + z * sigma * col(4); // [B,2,T,F]
@@ -231,11 +238,12 @@ impl Wavefront {
         let front = self.next_seq - self.slots.len() as u64;
         for (r, mut row) in rows.into_iter().enumerate() {
             row.next += 1;
+            let own = [r * m..(r + 1) * m, 0..c, 0..t, 0..f];
             if row.next == row.steps {
                 let slot = (row.seq - front) as usize;
-                self.slots[slot] = Slot::Ready(Box::new(x0_hat.clone().slice([r..r + 1, 0..c, 0..t, 0..f]))); // [1,2,T,F]
+                self.slots[slot] = Slot::Ready(Box::new(enh.merge_samples(x0_hat.clone().slice(own)))); // [1,2,T,F]
             } else {
-                row.x = x_next.clone().slice([r..r + 1, 0..c, 0..t, 0..f]); // [1,2,T,F]
+                row.x = x_next.clone().slice(own); // [M,2,T,F]
                 self.in_flight.push_back(row);
             }
         }

@@ -22,6 +22,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
 
 use crate::audio::read_audio;
 use crate::MODEL_RATE;
@@ -52,6 +53,24 @@ pub struct Corpus {
     pub pair_level: bool,
     /// Probability that a remix puts the pair's speech under another pair's recorded noise.
     pub pair_cross: f32,
+    /// Probability that a synthetic noise is stationary broadband noise with a random tilt
+    /// ([`broadband_noise`]) instead of a recording or babble.
+    pub broadband: f32,
+}
+
+/// How training examples are drawn: the [`Corpus`] fields of the same names.
+#[derive(Debug, Clone, Copy)]
+pub struct Mixing {
+    /// See [`Corpus::pair_fraction`].
+    pub pair_fraction: f32,
+    /// See [`Corpus::pair_remix`].
+    pub pair_remix: f32,
+    /// See [`Corpus::pair_level`].
+    pub pair_level: bool,
+    /// See [`Corpus::pair_cross`].
+    pub pair_cross: f32,
+    /// See [`Corpus::broadband`].
+    pub broadband: f32,
 }
 
 /// How often a training example is a real pair when the options do not say (what runs before
@@ -155,7 +174,7 @@ impl Corpus {
     /// the held-out validation material when `validation` is [`Validation::Holdout`]. There,
     /// the first `train_pairs` real pairs (sorted) are trained on and the rest held out; with
     /// [`Validation::Test`] every train pair is trained on.
-    pub fn load_train(data: &Path, validation: Validation, train_pairs: usize, pair_fraction: f32, pair_remix: f32, pair_level: bool, pair_cross: f32) -> Result<Self> {
+    pub fn load_train(data: &Path, validation: Validation, train_pairs: usize, mixing: Mixing) -> Result<Self> {
         let entries = manifest(data)?;
         let mut speech = kind_paths(&entries, "speech", "train");
         let mut noise = kind_paths(&entries, "noise", "train");
@@ -171,7 +190,8 @@ impl Corpus {
         if speech.is_empty() || noise.is_empty() {
             bail!("{}: no train speech or noise listed in manifest.csv", data.display());
         }
-        Ok(Self { speech, noise, pairs, pair_fraction, pair_remix, pair_level, pair_cross })
+        let Mixing { pair_fraction, pair_remix, pair_level, pair_cross, broadband } = mixing;
+        Ok(Self { speech, noise, pairs, pair_fraction, pair_remix, pair_level, pair_cross, broadband })
     }
 }
 
@@ -254,6 +274,29 @@ fn random_lowpass(x: &mut [f32], rng: &mut ChaCha8Rng) {
     for _ in 0..2 {
         biquad(x, [(1.0 - c) / 2.0, 1.0 - c, (1.0 - c) / 2.0], [1.0 + alpha, -2.0 * c, 1.0 - alpha]);
     }
+}
+
+/// Stationary broadband noise: white Gaussian noise through a random shelf (−15..+10 dB above
+/// 0.5..4 kHz) and a random peaking EQ, from dark rumble to hiss louder at the top.
+///
+/// Why: the train recordings are mostly natural, non-stationary sounds; real recordings (fans,
+/// engines, air conditioning, VoiceBank-DEMAND's cafés and streets at low SNR) often hold
+/// broadband noise that covers speech over whole bands, which they rarely teach.
+fn broadband_noise(len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let mut noise: Vec<f32> = (0..len).map(|_| StandardNormal.sample(rng)).collect();
+    let f0 = 500.0 * 8f32.powf(rng.random::<f32>());
+    let a = 10f32.powf(rng.random_range(-15.0..10.0f32) / 40.0);
+    let w = 2.0 * PI * f0 / MODEL_RATE as f32;
+    let (c, alpha) = (w.cos(), w.sin() / 2.0 * 2f32.sqrt());
+    let sa = 2.0 * a.sqrt() * alpha;
+    // RBJ high shelf (slope 1).
+    biquad(
+        &mut noise,
+        [a * ((a + 1.0) + (a - 1.0) * c + sa), -2.0 * a * ((a - 1.0) + (a + 1.0) * c), a * ((a + 1.0) + (a - 1.0) * c - sa)],
+        [(a + 1.0) - (a - 1.0) * c + sa, 2.0 * ((a - 1.0) - (a + 1.0) * c), (a + 1.0) - (a - 1.0) * c - sa],
+    );
+    random_eq(&mut noise, rng);
+    noise
 }
 
 /// Scales `noise` so that speech-to-noise ratio is `snr_db`, adds it, and sets a random level.
@@ -355,6 +398,10 @@ fn synthetic_speech<'a>(corpus: &'a Corpus, len: usize, rng: &mut ChaCha8Rng) ->
 /// `len` samples of train noise: a recording, or babble of train speakers other than
 /// `speaker`, sometimes with a second recording on top, sometimes EQ'd.
 fn synthetic_noise(corpus: &Corpus, speaker: &str, len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    // Drawn only when asked for, so that runs without it keep their examples.
+    if corpus.broadband > 0.0 && rng.random::<f32>() < corpus.broadband {
+        return broadband_noise(len, rng);
+    }
     let mut noise = if rng.random::<f32>() < 0.15 {
         // Babble: 3..6 other speakers.
         let mut b = vec![0.0; len];
@@ -508,6 +555,7 @@ mod tests {
             pair_remix,
             pair_level: false,
             pair_cross: 0.0,
+            broadband: 0.0,
         }
     }
 
@@ -554,6 +602,32 @@ mod tests {
             levels.push(speech_db);
         }
         assert!(levels.iter().cloned().fold(f32::MIN, f32::max) - levels.iter().cloned().fold(f32::MAX, f32::min) > 5.0);
+    }
+
+    #[test]
+    fn broadband_noise_replaces_the_recordings_and_tilts_at_random() {
+        // The marked corpus's noise is a constant and its babble a slow tone (about 360 zero
+        // crossings a second), so a noise that swings sign every few samples is `broadband_noise`.
+        let (len, mut rng) = (16000, ChaCha8Rng::seed_from_u64(5));
+        let off = marked_corpus(0.0);
+        let on = Corpus { broadband: 1.0, ..marked_corpus(0.0) };
+        let crossings = |x: &[f32]| x.windows(2).filter(|w| w[0] * w[1] < 0.0).count();
+        // Share of energy above 4 kHz, from the first difference: white noise puts about half of
+        // its difference energy there; the tilts move it both ways.
+        let high = |x: &[f32]| {
+            let d: f32 = x.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
+            d / (4.0 * x.iter().map(|v| v * v).sum::<f32>())
+        };
+        let mut shares = Vec::new();
+        for _ in 0..30 {
+            assert!(crossings(&synthetic_noise(&off, "", len, &mut rng)) < 500, "without it: the recording or babble of the tone");
+            let n = synthetic_noise(&on, "", len, &mut rng);
+            assert_eq!(n.len(), len);
+            assert!(n.iter().all(|v| v.is_finite()) && crossings(&n) > 1000, "broadband noise crosses zero often");
+            shares.push(high(&n));
+        }
+        let (lo, hi) = (shares.iter().cloned().fold(f32::MAX, f32::min), shares.iter().cloned().fold(f32::MIN, f32::max));
+        assert!(hi > 2.0 * lo, "the tilt varies: high-band shares {lo:.3}..{hi:.3}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use super::batch::{spawn_loader, HostBatch};
-use super::data::{Corpus, Validation, ValidationSets};
+use super::data::{Corpus, Mixing, Validation, ValidationSets};
 use super::ema;
 use super::validate::{score_noisy, score_set, ValScores};
 use crate::model::diffusion::Schedule;
@@ -87,6 +87,9 @@ pub struct TrainOptions {
     /// Probability that a remixed real-pair example puts its speech under another pair's noise.
     #[serde(default)]
     pub pair_cross: f32,
+    /// Probability that a synthetic noise is stationary broadband noise with a random tilt.
+    #[serde(default)]
+    pub broadband_noise: f32,
 }
 
 /// The two VoiceBank-DEMAND CSV columns: empty when every real pair is trained on.
@@ -230,7 +233,18 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
     }
 
     eprintln!("loading training data from {} ...", opts.data.display());
-    let corpus = Arc::new(Corpus::load_train(&opts.data, opts.validation, opts.train_pairs, opts.pair_fraction, opts.pair_remix, opts.pair_level, opts.pair_cross)?);
+    let corpus = Arc::new(Corpus::load_train(
+        &opts.data,
+        opts.validation,
+        opts.train_pairs,
+        Mixing {
+            pair_fraction: opts.pair_fraction,
+            pair_remix: opts.pair_remix,
+            pair_level: opts.pair_level,
+            pair_cross: opts.pair_cross,
+            broadband: opts.broadband_noise,
+        },
+    )?);
     let val = ValidationSets::load(&opts.data, opts.val_per_snr, 4.0, opts.validation, opts.train_pairs)?;
     eprintln!(
         "{} utterances, {} noises, {} pairs; validation {} mixtures + {} VoiceBank-DEMAND pairs",
