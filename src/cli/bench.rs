@@ -174,6 +174,7 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
         Some(p) => p.display().to_string(),
         None => crate::model::default_model_dir().map(|p| p.display().to_string()).unwrap_or_default(),
     };
+    let model_name = format!("{model_name}, {} sample(s) per chunk (--samples)", args.samples.samples);
 
     // The grid. GPU devices ignore the CPU thread count: one thread setting there.
     let mut grid = Vec::new();

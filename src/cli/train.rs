@@ -123,10 +123,6 @@ pub struct TrainArgs {
     /// broadband noise with a random spectral tilt instead of a train recording or babble.
     #[arg(long, default_value_t = 0.0)]
     pub broadband_noise: f32,
-    /// Train on antithetic pairs: each of batch/2 examples twice, with the noise z and −z, the
-    /// clean-estimate losses scoring the pair's mean (what `enhance --samples 2` returns).
-    #[arg(long)]
-    pub antithetic: bool,
     /// Compute device: cpu, cuda[:N], vulkan or tch (all but cpu need their cargo feature; tch is for training, docs/TCH.md).
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -175,9 +171,6 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
             anyhow::bail!("{flag} must be in 0..=1, got {v}");
         }
     }
-    if a.antithetic && (a.batch < 2 || a.batch % 2 != 0) {
-        anyhow::bail!("--antithetic needs an even --batch of 2 or more (half the items are the pairs' twins), got {}", a.batch);
-    }
     let opts = TrainOptions {
         data: a.data,
         steps: a.steps,
@@ -202,7 +195,6 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         pair_level: a.pair_level,
         pair_cross: a.pair_cross,
         broadband_noise: a.broadband_noise,
-        antithetic: a.antithetic,
     };
     train(&a.out, cfg, opts, a.resume, device, g.quiet)
 }

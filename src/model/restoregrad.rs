@@ -63,10 +63,6 @@ pub struct TrainBatch {
     pub times: Vec<f64>,
     /// Per item: draw x_t as the sampler's start does (mean √ᾱ y) instead of the marginal.
     pub start_form: Vec<bool>,
-    /// The second half of the batch repeats the first with −z (an antithetic pair per example,
-    /// as the sampler runs it by default), and the clean-estimate losses score each pair's
-    /// mean x̂0: the estimate the sampler returns, not either half.
-    pub antithetic: bool,
 }
 
 /// The loss terms of one batch (scalars), each logged separately.
@@ -110,7 +106,7 @@ impl TrainModel {
     /// The RestoreGrad training loss for one batch.
     pub fn losses(&self, cfg: &ModelConfig, schedule: &Schedule, batch: TrainBatch) -> LossTerms {
         let device = batch.clean.device();
-        let TrainBatch { clean: x0, noisy: y, z, times, start_form, antithetic } = batch;
+        let TrainBatch { clean: x0, noisy: y, z, times, start_form } = batch;
         let coeffs: Vec<_> = times
             .iter()
             .zip(&start_form)
@@ -158,14 +154,6 @@ impl TrainModel {
                 let w = per_item(coeffs.iter().map(|c| snr_weight(c.alpha_bar).sqrt()), &device); // [B,1,1,1]
                 noise_loss(target * w.clone(), eps_hat * w, logvar)
             }
-        };
-        let (x0, x0_hat) = if antithetic {
-            let [n, c, t, f] = x0.dims();
-            let half = |x: Tensor<4>, r: std::ops::Range<usize>| x.slice([r, 0..c, 0..t, 0..f]); // [B/2,2,T,F]
-            let mean = (half(x0_hat.clone(), 0..n / 2) + half(x0_hat, n / 2..n)) * 0.5; // [B/2,2,T,F]
-            (half(x0, 0..n / 2), mean)
-        } else {
-            (x0, x0_hat)
         };
         let mut clean = clean_loss(x0.clone(), x0_hat.clone(), cfg.speech_weight);
         if cfg.mag_weight > 0.0 {

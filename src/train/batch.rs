@@ -33,8 +33,6 @@ pub struct HostBatch {
     pub times: Vec<f64>,
     /// Whether each item is drawn in the sampler's start form.
     pub start_form: Vec<bool>,
-    /// Whether the second half repeats the first with −z ([`TrainOptions::antithetic`]).
-    pub antithetic: bool,
 }
 
 /// Compressed real/imag planes `[2, T, F]` of a 16 kHz signal, appended to `out`.
@@ -55,9 +53,7 @@ pub fn make_batch(corpus: &Corpus, cfg: &ModelConfig, schedule: &Schedule, opts:
     let fast: Vec<f64> = schedule.sampling_times(opts.fast_pool.clamp(1, 6)).expect("1..=6 steps");
     let (mut clean, mut noisy) = (Vec::new(), Vec::new());
     let (mut times, mut start_form) = (Vec::new(), Vec::new());
-    // With antithetic pairs, half the batch is drawn and then repeated with −z.
-    let drawn = if opts.antithetic { batch / 2 } else { batch };
-    for _ in 0..drawn {
+    for _ in 0..batch {
         let ex = train_example(corpus, seg_len, &mut rng);
         planes(cfg, &ex.clean, frames, &mut clean);
         planes(cfg, &ex.noisy, frames, &mut noisy);
@@ -70,16 +66,8 @@ pub fn make_batch(corpus: &Corpus, cfg: &ModelConfig, schedule: &Schedule, opts:
             start_form.push(false);
         }
     }
-    let mut z: Vec<f32> = (0..clean.len()).map(|_| StandardNormal.sample(&mut rng)).collect();
-    if opts.antithetic {
-        for v in [&mut clean, &mut noisy] {
-            v.extend_from_within(..);
-        }
-        z.extend(z.clone().iter().map(|v| -v));
-        times.extend_from_within(..);
-        start_form.extend_from_within(..);
-    }
-    HostBatch { step, batch: times.len(), frames, clean, noisy, z, times, start_form, antithetic: opts.antithetic }
+    let z = (0..clean.len()).map(|_| StandardNormal.sample(&mut rng)).collect();
+    HostBatch { step, batch, frames, clean, noisy, z, times, start_form }
 }
 
 /// Starts a loader thread producing batches for steps `first..last` in order.

@@ -90,10 +90,6 @@ pub struct TrainOptions {
     /// Probability that a synthetic noise is stationary broadband noise with a random tilt.
     #[serde(default)]
     pub broadband_noise: f32,
-    /// Train on antithetic pairs: each example twice, with z and −z, its clean-estimate losses
-    /// on the pair's mean x̂0 (what the two-sample sampler returns). Halves the examples per step.
-    #[serde(default)]
-    pub antithetic: bool,
 }
 
 /// The two VoiceBank-DEMAND CSV columns: empty when every real pair is trained on.
@@ -156,7 +152,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
 fn to_batch(h: HostBatch, cfg: &ModelConfig, device: &Device) -> TrainBatch {
     let shape = [h.batch, 2, h.frames, cfg.n_freq];
     let t = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, shape), device);
-    TrainBatch { clean: t(h.clean), noisy: t(h.noisy), z: t(h.z), times: h.times, start_form: h.start_form, antithetic: h.antithetic }
+    TrainBatch { clean: t(h.clean), noisy: t(h.noisy), z: t(h.z), times: h.times, start_form: h.start_form }
 }
 
 /// Saves the checkpoint atomically: written to `checkpoint.tmp`, then swapped in.
