@@ -73,7 +73,7 @@ pub fn load_config(path: &Path) -> Result<ModelConfig, ModelError> {
     // Fields added after the first models were written; a config without them means what those
     // models did (burn's Config derive does not apply its defaults when deserialising).
     if let Some(obj) = value.as_object_mut() {
-        for (key, default) in [("predict", serde_json::json!("noise")), ("speech_weight", serde_json::json!(0.0)), ("mag_weight", serde_json::json!(0.0)), ("under_weight", serde_json::json!(1.0)), ("estoi_weight", serde_json::json!(0.0)), ("y_context", serde_json::json!(0))] {
+        for (key, default) in [("predict", serde_json::json!("noise")), ("speech_weight", serde_json::json!(0.0)), ("mag_weight", serde_json::json!(0.0)), ("under_weight", serde_json::json!(1.0)), ("estoi_weight", serde_json::json!(0.0)), ("y_context", serde_json::json!(0)), ("sampler_skip", serde_json::json!(0))] {
             obj.entry(key).or_insert(default);
         }
     }

@@ -115,7 +115,7 @@ impl Enhancer {
     /// [`Enhancer::DEFAULT_SAMPLES`] samples per chunk.
     pub fn new(cfg: ModelConfig, model: RestoreGrad, device: Device, seed: u64) -> Self {
         let schedule = Schedule::new(cfg.train_steps, cfg.beta_start, cfg.beta_end);
-        let times = (1..=6).map(|s| (s, schedule.sampling_times(s).expect("1..=6"))).collect();
+        let times = (1..=6).map(|s| (s, schedule.sampler_times(s, cfg.sampler_skip).expect("1..=6"))).collect();
         Self {
             model,
             cfg,
