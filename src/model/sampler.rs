@@ -58,8 +58,8 @@ pub struct Enhancer {
     stagger: Option<Wavefront>,
 }
 
-/// The state of a batched run by [`Enhancer::process_batch`]: one GRU state `[B, H]` per
-/// reverse step for the B rows, and the noise generator's position at the start of every chunk
+/// The state of a batched run by [`Enhancer::process_batch`]: one GRU state `[M*B, H]` per
+/// reverse step for the B rows and M samples, and the noise generator's position at the start of every chunk
 /// of the stream so far. A new (or [`BatchState::clear`]ed) value starts afresh; so does a
 /// change of step count, sample count, batch size or chunk length.
 #[derive(Debug, Default)]
@@ -231,7 +231,8 @@ impl Enhancer {
     /// Denoises compressed planes `y` `[B, 2, T, F]` with `steps` reverse steps and the noise
     /// `[S*B, 2, T, F]` laid out as [`Enhancer::draw_chunk_noise`] makes it. `states[i]` is the
     /// GRU state `[M*B, H]` of step `i` for the M samples (`None`: stream start); each is
-    /// replaced by the state after this chunk. `history` is the y history before the chunk (the same for every step).
+    /// replaced by the state after this chunk. `history` is the y history before the chunk (the
+    /// same for every step).
     fn sample(
         &mut self,
         y: Tensor<4>,
