@@ -59,8 +59,8 @@ pub struct Enhancer {
 }
 
 /// The state of a batched run by [`Enhancer::process_batch`]: one GRU state `[M*B, H]` per
-/// reverse step for the B rows and M samples, and the noise generator's position at the start of every chunk
-/// of the stream so far. A new (or [`BatchState::clear`]ed) value starts afresh; so does a
+/// reverse step for the B rows and M samples, and the noise generator's position at the start
+/// of every chunk of the stream so far. A new (or [`BatchState::clear`]ed) value starts afresh; so does a
 /// change of step count, sample count, batch size or chunk length.
 #[derive(Debug, Default)]
 pub struct BatchState {

@@ -43,6 +43,13 @@ pub struct Corpus {
     pub noise: Vec<Vec<f32>>,
     /// VoiceBank-DEMAND train pairs (clean, noisy).
     pub pairs: Vec<(Vec<f32>, Vec<f32>)>,
+    /// How examples are drawn from the material above.
+    pub mixing: Mixing,
+}
+
+/// How training examples are drawn from a [`Corpus`].
+#[derive(Debug, Clone, Copy)]
+pub struct Mixing {
     /// Probability that a training example is drawn from a real pair (when there are any).
     pub pair_fraction: f32,
     /// Probability that such an example is a remix of the pair (see [`remix_pair`]) instead of
@@ -55,21 +62,6 @@ pub struct Corpus {
     pub pair_cross: f32,
     /// Probability that a synthetic noise is stationary broadband noise with a random tilt
     /// ([`broadband_noise`]) instead of a recording or babble.
-    pub broadband: f32,
-}
-
-/// How training examples are drawn: the [`Corpus`] fields of the same names.
-#[derive(Debug, Clone, Copy)]
-pub struct Mixing {
-    /// See [`Corpus::pair_fraction`].
-    pub pair_fraction: f32,
-    /// See [`Corpus::pair_remix`].
-    pub pair_remix: f32,
-    /// See [`Corpus::pair_level`].
-    pub pair_level: bool,
-    /// See [`Corpus::pair_cross`].
-    pub pair_cross: f32,
-    /// See [`Corpus::broadband`].
     pub broadband: f32,
 }
 
@@ -190,8 +182,7 @@ impl Corpus {
         if speech.is_empty() || noise.is_empty() {
             bail!("{}: no train speech or noise listed in manifest.csv", data.display());
         }
-        let Mixing { pair_fraction, pair_remix, pair_level, pair_cross, broadband } = mixing;
-        Ok(Self { speech, noise, pairs, pair_fraction, pair_remix, pair_level, pair_cross, broadband })
+        Ok(Self { speech, noise, pairs, mixing })
     }
 }
 
@@ -314,9 +305,9 @@ const TRAIN_LEVEL_DB: std::ops::Range<f32> = -35.0..-15.0;
 
 /// Draws one training example of `len` samples.
 pub fn train_example(corpus: &Corpus, len: usize, rng: &mut ChaCha8Rng) -> Example {
-    if !corpus.pairs.is_empty() && rng.random::<f32>() < corpus.pair_fraction {
+    if !corpus.pairs.is_empty() && rng.random::<f32>() < corpus.mixing.pair_fraction {
         let (c, n) = &corpus.pairs[rng.random_range(0..corpus.pairs.len())];
-        if corpus.pair_remix > 0.0 && rng.random::<f32>() < corpus.pair_remix {
+        if corpus.mixing.pair_remix > 0.0 && rng.random::<f32>() < corpus.mixing.pair_remix {
             return remix_pair(corpus, c, n, len, rng);
         }
         let start = if c.len() > len { rng.random_range(0..=c.len() - len) } else { 0 };
@@ -326,7 +317,7 @@ pub fn train_example(corpus: &Corpus, len: usize, rng: &mut ChaCha8Rng) -> Examp
             v
         };
         let ex = Example { clean: take(c), noisy: take(n) };
-        return if corpus.pair_level { relevel(ex, rng.random_range(TRAIN_LEVEL_DB)) } else { ex };
+        return if corpus.mixing.pair_level { relevel(ex, rng.random_range(TRAIN_LEVEL_DB)) } else { ex };
     }
     let (speaker, clean) = synthetic_speech(corpus, len, rng);
     let noise = synthetic_noise(corpus, speaker, len, rng);
@@ -350,7 +341,7 @@ fn relevel(mut ex: Example, level_db: f32) -> Example {
 /// noisy minus the clean signal: the recorded noise alone) under train speech; or, a share
 /// `pair_cross` of the time, its clean speech under the recorded noise of a random pair.
 fn remix_pair(corpus: &Corpus, clean: &[f32], noisy: &[f32], len: usize, rng: &mut ChaCha8Rng) -> Example {
-    let (speech, noise) = if corpus.pair_cross > 0.0 && rng.random::<f32>() < corpus.pair_cross {
+    let (speech, noise) = if corpus.mixing.pair_cross > 0.0 && rng.random::<f32>() < corpus.mixing.pair_cross {
         // Real speech under real noise: this pair's speech, the recorded noise of a random pair.
         let (c2, n2) = &corpus.pairs[rng.random_range(0..corpus.pairs.len())];
         (crop(clean, len, rng), crop_loop(&recorded_noise(c2, n2), len, rng))
@@ -399,7 +390,7 @@ fn synthetic_speech<'a>(corpus: &'a Corpus, len: usize, rng: &mut ChaCha8Rng) ->
 /// `speaker`, sometimes with a second recording on top, sometimes EQ'd.
 fn synthetic_noise(corpus: &Corpus, speaker: &str, len: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
     // Drawn only when asked for, so that runs without it keep their examples.
-    if corpus.broadband > 0.0 && rng.random::<f32>() < corpus.broadband {
+    if corpus.mixing.broadband > 0.0 && rng.random::<f32>() < corpus.mixing.broadband {
         return broadband_noise(len, rng);
     }
     let mut noise = if rng.random::<f32>() < 0.15 {
@@ -551,12 +542,15 @@ mod tests {
             speech: vec![Utterance { speaker: "S".into(), samples: tone(0.07, 32000) }],
             noise: vec![vec![0.2; 32000]],
             pairs: vec![(clean, noisy)],
-            pair_fraction: 1.0,
-            pair_remix,
-            pair_level: false,
-            pair_cross: 0.0,
-            broadband: 0.0,
+            mixing: Mixing { pair_fraction: 1.0, pair_remix, pair_level: false, pair_cross: 0.0, broadband: 0.0 },
         }
+    }
+
+    /// [`marked_corpus`] with its mixing changed by `change`.
+    fn marked_with(pair_remix: f32, change: impl FnOnce(&mut Mixing)) -> Corpus {
+        let mut corpus = marked_corpus(pair_remix);
+        change(&mut corpus.mixing);
+        corpus
     }
 
     #[test]
@@ -576,7 +570,7 @@ mod tests {
         assert!(kinds[0] > 5 && kinds[1] > 5, "both halves of the remix are drawn: {kinds:?}");
         // Cross remixes: always the pair's speech (its tone crosses zero 0.11/π times a sample, the
         // train speech 0.07/π) under a pair's recorded noise.
-        let cross = Corpus { pair_cross: 1.0, ..marked_corpus(1.0) };
+        let cross = marked_with(1.0, |m| m.pair_cross = 1.0);
         for _ in 0..10 {
             let ex = train_example(&cross, len, &mut rng);
             let d: Vec<f32> = ex.noisy.iter().zip(&ex.clean).map(|(n, c)| n - c).collect();
@@ -588,7 +582,7 @@ mod tests {
         let ex = train_example(&marked_corpus(0.0), len, &mut rng);
         assert!(ex.noisy.iter().zip(&ex.clean).all(|(n, c)| ((n - c).abs() - 0.05).abs() < 1e-6));
         // ... or, with `pair_level`, that crop at a random level: the same SNR, the speech at -35..-15 dBFS.
-        let corpus = Corpus { pair_level: true, ..marked_corpus(0.0) };
+        let corpus = marked_with(0.0, |m| m.pair_level = true);
         let mut levels = Vec::new();
         let snr = |ex: &Example| {
             let d: Vec<f32> = ex.noisy.iter().zip(&ex.clean).map(|(n, c)| n - c).collect();
@@ -610,7 +604,7 @@ mod tests {
         // crossings a second), so a noise that swings sign every few samples is `broadband_noise`.
         let (len, mut rng) = (16000, ChaCha8Rng::seed_from_u64(5));
         let off = marked_corpus(0.0);
-        let on = Corpus { broadband: 1.0, ..marked_corpus(0.0) };
+        let on = marked_with(0.0, |m| m.broadband = 1.0);
         let crossings = |x: &[f32]| x.windows(2).filter(|w| w[0] * w[1] < 0.0).count();
         // Share of energy above 4 kHz, from the first difference: white noise puts about half of
         // its difference energy there; the tilts move it both ways.
