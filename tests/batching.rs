@@ -15,10 +15,14 @@ use restoregrad::dsp::Complex32;
 use restoregrad::engine::{enhance_mono_16k, enhance_segments_16k, SegmentConfig, Streamer, StreamerConfig};
 use restoregrad::metrics::{align_delay, si_sdr};
 use restoregrad::model::config::ModelConfig;
-use restoregrad::model::{load_model, ChunkDenoiser, Enhancer, PriorMode, RestoreGrad};
+use restoregrad::model::{load_model, ChunkDenoiser, Enhancer, PriorMode, Renoise, RestoreGrad};
 
 fn tiny_enhancer(seed: u64) -> Enhancer {
-    let cfg = tiny_cfg(PriorMode::Learned);
+    tiny_enhancer_with(seed, Renoise::Fresh)
+}
+
+fn tiny_enhancer_with(seed: u64, renoise: Renoise) -> Enhancer {
+    let cfg = tiny_cfg(PriorMode::Learned).with_renoise(renoise);
     let device = Device::flex();
     device.seed(5);
     let model = RestoreGrad::new(&cfg, &device);
@@ -44,12 +48,17 @@ fn max_abs_diff(a: &[Complex32], b: &[Complex32]) -> f32 {
 /// chunks and before the first), within 1e-4, both averaging `samples` sampler runs per chunk.
 /// Returns the largest difference seen.
 fn check_staggered(s_max: usize, samples: usize, plan: &[Option<usize>]) -> f32 {
+    check_staggered_with(Renoise::Fresh, s_max, samples, plan)
+}
+
+/// [`check_staggered`] with the given re-noising between steps.
+fn check_staggered_with(renoise: Renoise, s_max: usize, samples: usize, plan: &[Option<usize>]) -> f32 {
     let (nb, c) = (tiny_cfg(PriorMode::Learned).n_fft / 2 + 1, 4);
     let input = frames(plan.len() * c * nb, 17);
     let chunks: Vec<&[Complex32]> = input.chunks(c * nb).collect();
     let zero = vec![Complex32::new(0.0, 0.0); c * nb];
 
-    let mut seq = tiny_enhancer(7).with_samples(samples);
+    let mut seq = tiny_enhancer_with(7, renoise).with_samples(samples);
     let expected: Vec<Vec<Complex32>> = plan
         .iter()
         .zip(&chunks)
@@ -64,7 +73,7 @@ fn check_staggered(s_max: usize, samples: usize, plan: &[Option<usize>]) -> f32 
     // The model changes the chunks (so equality below says something).
     assert!(max_abs_diff(&expected[0], chunks[0]) > 1e-2);
 
-    let mut st = tiny_enhancer(7).with_samples(samples);
+    let mut st = tiny_enhancer_with(7, renoise).with_samples(samples);
     assert!(st.set_stagger(Some(s_max)));
     let delay = s_max - 1;
     assert_eq!(st.delay_chunks(), delay);
@@ -83,6 +92,27 @@ fn check_staggered(s_max: usize, samples: usize, plan: &[Option<usize>]) -> f32 
         worst = worst.max(d);
     }
     worst
+}
+
+#[test]
+fn staggered_equals_sequential_with_reused_noise() {
+    for m in [1usize, 2] {
+        let worst = check_staggered_with(Renoise::Reuse, 3, m, &[Some(3), Some(2), None, Some(3), Some(1), Some(3)]);
+        println!("reuse, S=3, {m} sample(s): max abs diff {worst:e}");
+    }
+}
+
+#[test]
+fn reused_noise_changes_only_multi_step_sampling() {
+    let (nb, c) = (tiny_cfg(PriorMode::Learned).n_fft / 2 + 1, 4);
+    let x = frames(c * nb, 23);
+    let run = |renoise, steps| {
+        let mut out = vec![Complex32::new(0.0, 0.0); c * nb];
+        tiny_enhancer_with(3, renoise).process(&x, steps, &mut out);
+        out
+    };
+    assert_eq!(run(Renoise::Fresh, 1), run(Renoise::Reuse, 1), "one step has no re-noise to change");
+    assert!(max_abs_diff(&run(Renoise::Fresh, 3), &run(Renoise::Reuse, 3)) > 1e-3);
 }
 
 #[test]

@@ -55,9 +55,38 @@ fn random_planes(shape: [usize; 4], seed: u32, device: &Device) -> Tensor<4> {
 
 #[test]
 fn denoiser_streams_exactly_with_gru_state_and_y_history() {
-    // Whole sequence vs. chunks of 4, 1 (shorter than the 2-frame history) and 5 frames, each
-    // carrying the GRU state and the y history: the same output, and the y context matters.
-    let cfg = tiny_cfg(PriorMode::Standard);
+    streams_exactly(tiny_cfg(PriorMode::Standard));
+}
+
+#[test]
+fn denoiser_with_band_recurrence_streams_exactly() {
+    streams_exactly(tiny_cfg(PriorMode::Standard).with_band_hidden(4));
+}
+
+#[test]
+fn band_recurrence_carries_its_own_state() {
+    // The state grows by one band state per bottleneck band, and dropping the band part of a
+    // carried state changes the next chunk: the bands' memory is used.
+    let cfg = tiny_cfg(PriorMode::Standard).with_band_hidden(4);
+    let device = Device::flex();
+    device.seed(5);
+    let den = RestoreGrad::new(&cfg, &device).denoiser;
+    assert_eq!(den.hidden(), cfg.hidden + cfg.n_freq / 8 * 4);
+    let f = cfg.n_freq;
+    let x = random_planes([1, 4, 6, f], 13, &device); // [1,4,6,F]
+    let emb = || restoregrad::model::net::time_embedding(&[0.3], cfg.time_dim, &device);
+    let (_, s) = den.forward(x.clone().slice([0..1, 0..4, 0..3, 0..f]), emb(), None, None);
+    let later = x.slice([0..1, 0..4, 3..6, 0..f]);
+    let (kept, _) = den.forward(later.clone(), emb(), Some(s.clone()), None);
+    let band_zeroed = Tensor::cat(vec![s.clone().slice([0..1, 0..cfg.hidden]), s.clone().slice([0..1, cfg.hidden..den.hidden()]).zeros_like()], 1);
+    let (forgot, _) = den.forward(later, emb(), Some(band_zeroed), None);
+    let gap: f32 = (kept - forgot).abs().max().into_scalar();
+    assert!(gap > 1e-4, "the band state changed nothing ({gap})");
+}
+
+/// Whole sequence vs. chunks of 4, 1 (shorter than the 2-frame history) and 5 frames, each
+/// carrying the recurrent state and the y history: the same output, and the y context matters.
+fn streams_exactly(cfg: ModelConfig) {
     assert_eq!(cfg.y_context, 2);
     let device = Device::flex();
     device.seed(3);

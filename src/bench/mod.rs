@@ -41,7 +41,7 @@ use ringbuf::traits::{Consumer, Observer, Producer};
 use serde::{Deserialize, Serialize};
 
 use crate::dsp::Complex32;
-use crate::engine::{Engine, EngineConfig, EngineLatency, Streamer, StreamerConfig};
+use crate::engine::{Engine, EngineConfig, Latency, Streamer, StreamerConfig};
 use crate::metrics::{align_delay, estoi, si_sdr};
 use crate::model::ChunkDenoiser;
 use crate::MODEL_RATE;
@@ -410,7 +410,7 @@ pub fn measure_engine_latency(denoiser: Box<dyn ChunkDenoiser>, cfg: &StreamerCo
     let mut ecfg = EngineConfig { streamer: *cfg, ..EngineConfig::default() };
     ecfg.degrade.enabled = false;
     let (mut engine, mut ends) = Engine::start(denoiser, ecfg, rate, rate)?;
-    let lat: EngineLatency = engine.latency();
+    let lat: Latency = engine.latency();
     let want = probe.len() + lat.total_out + lat.buffering_out;
     let mut out = Vec::with_capacity(want + rate as usize);
     let mut buf = vec![0.0f32; 4096];

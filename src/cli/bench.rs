@@ -172,7 +172,7 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
     }
     let model_name = match &args.model {
         Some(p) => p.display().to_string(),
-        None => crate::model::default_model_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+        None => "the shipped model (models/default, compiled in)".to_string(),
     };
     let model_name = format!("{model_name}, {} sample(s) per chunk (--samples)", args.samples.samples);
 

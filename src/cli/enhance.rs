@@ -19,11 +19,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::Globals;
 use crate::audio::{ensure_distinct, AudioReader, SampleFormat, WavWriter};
-use crate::dsp::resample::StreamResampler;
 use crate::engine::segments::{enhance_segments_16k, SegmentConfig};
-use crate::engine::streamer::{Streamer, StreamerConfig};
-use crate::model::io::default_model_dir;
-use crate::model::{load_model, parse_device, Enhancer, ModelConfig, RestoreGrad};
+use crate::engine::{Aligner, Pipeline, StreamerConfig};
+use crate::model::{load_model_or_default, parse_device, ChunkDenoiser, Enhancer, ModelConfig, RestoreGrad};
 use crate::MODEL_RATE;
 
 /// Arguments of `restoregrad enhance`.
@@ -56,7 +54,7 @@ pub struct EnhanceArgs {
     /// Compute device: cpu, cuda[:N] or vulkan (GPU backends need their cargo feature; tch also works but is slower than cpu here).
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// STFT frames per model call (larger is faster offline; 4 matches the live default).
+    /// STFT frames per model call (larger is faster offline; 2 matches the live default).
     #[arg(long, default_value_t = 32)]
     pub chunk_frames: usize,
     /// Write 32-bit float WAV instead of 16-bit PCM.
@@ -75,16 +73,6 @@ pub struct EnhanceArgs {
     pub rnnoise: bool,
 }
 
-/// Per-channel state: 16 kHz in, streamer, back to the file rate.
-struct ChannelPipe<'a> {
-    down: StreamResampler,
-    streamer: Streamer<'a>,
-    up: StreamResampler,
-    buf16: Vec<f32>,
-    enh16: Vec<f32>,
-    out: Vec<f32>,
-}
-
 /// Enhances one file into `output`; returns (audio seconds, processing seconds).
 fn enhance_file(
     input: &Path,
@@ -101,101 +89,54 @@ fn enhance_file(
     let (rate, channels) = (reader.sample_rate(), reader.channels());
     bar.set_length(reader.total_frames().unwrap_or(0));
     bar.set_position(0);
-    let scfg = StreamerConfig::default()
-        .with_stft(cfg.stft())
-        .with_chunk_frames(args.chunk_frames)
-        .with_steps(args.steps)
-        .with_atten_lim_db(args.atten_lim_db);
+    let scfg = streamer_config(cfg, args);
     scfg.validate().map_err(anyhow::Error::msg)?;
     let block = 1 << 14;
-    let mut pipes = (0..channels)
-        .map(|_| -> Result<ChannelPipe> {
-            let enh = Enhancer::new(cfg.clone(), model.clone(), device.clone(), args.seed).with_samples(args.samples.samples);
-            Ok(ChannelPipe {
-                down: StreamResampler::new(rate, MODEL_RATE, block)?,
-                streamer: Streamer::new(Box::new(enh), scfg)?,
-                up: StreamResampler::new(MODEL_RATE, rate, block)?,
-                buf16: Vec::new(),
-                enh16: Vec::new(),
-                out: Vec::new(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    // Total delay from input to output, in output samples; trimmed from the start.
-    let p0 = &pipes[0];
-    let delay16 = p0.down.delay_out() + p0.streamer.latency_samples();
-    let delay = (delay16 as f64 * rate as f64 / MODEL_RATE as f64).round() as usize + p0.up.delay_out();
+    let denoisers = (0..channels)
+        .map(|_| Box::new(Enhancer::new(cfg.clone(), model.clone(), device.clone(), args.seed).with_samples(args.samples.samples)) as Box<dyn ChunkDenoiser>)
+        .collect();
+    let mut pipeline = Pipeline::new(denoisers, scfg, rate, block)?;
+    let mut aligner = Aligner::new(pipeline.latency().total_out, channels);
     let fmt = if args.float { SampleFormat::Float32 } else { SampleFormat::Pcm16 };
     let mut writer = WavWriter::create(output, rate, channels, fmt)?;
-    let mut interleaved = Vec::with_capacity(block * channels);
-    let mut chan = vec![0.0f32; block];
-    let (mut frames_in, mut skipped, mut written) = (0u64, 0usize, 0u64);
-
-    let mut run_block = |pipes: &mut [ChannelPipe], data: &[f32], end: bool| {
-        let frames = data.len() / channels;
-        for (c, p) in pipes.iter_mut().enumerate() {
-            chan.clear();
-            chan.extend((0..frames).map(|i| data[i * channels + c]));
-            p.buf16.clear();
-            p.down.process(&chan, &mut p.buf16);
-            if end {
-                p.down.flush(&mut p.buf16);
-            }
-            p.enh16.clear();
-            p.streamer.feed(&p.buf16, &mut p.enh16);
-            if end {
-                p.streamer.flush(&mut p.enh16);
-            }
-            p.up.process(&p.enh16, &mut p.out);
-            if end {
-                p.up.flush(&mut p.out);
-            }
-        }
-    };
-    let drain = |pipes: &mut [ChannelPipe], writer: &mut WavWriter, frames_in: u64, skipped: &mut usize, written: &mut u64| -> Result<()> {
-        let ready = pipes.iter().map(|p| p.out.len()).min().unwrap_or(0);
-        let skip = (delay - *skipped).min(ready);
-        let avail = ready - skip;
-        let take = (avail as u64).min(frames_in - *written) as usize;
-        let mut buf = Vec::with_capacity(take * channels);
-        for i in 0..take {
-            for p in pipes.iter() {
-                buf.push(p.out[skip + i]);
-            }
-        }
-        writer.write(&buf)?;
-        for p in pipes.iter_mut() {
-            p.out.drain(..skip + take);
-        }
-        *skipped += skip;
-        *written += take as u64;
-        Ok(())
-    };
+    let (mut interleaved, mut raw, mut aligned) = (Vec::with_capacity(block * channels), Vec::new(), Vec::new());
+    let mut frames_in = 0u64;
     loop {
         let n = reader.read_block(&mut interleaved, block)?;
         if n == 0 {
             break;
         }
         frames_in += n as u64;
-        run_block(&mut pipes, &interleaved, false);
-        drain(&mut pipes, &mut writer, frames_in, &mut skipped, &mut written)?;
+        pipeline.process(&interleaved, &mut raw);
+        aligner.push(&raw, frames_in, &mut aligned);
+        writer.write(&aligned)?;
+        raw.clear();
+        aligned.clear();
         bar.set_position(frames_in);
     }
     if frames_in == 0 {
         bail!("{}: zero-length audio", input.display());
     }
-    // Push zeros through so every input sample comes out, then flush all stages.
-    let pad = vec![0.0f32; (delay + rate as usize / 10) * channels];
-    run_block(&mut pipes, &pad, true);
-    drain(&mut pipes, &mut writer, frames_in, &mut skipped, &mut written)?;
-    if written != frames_in {
-        bail!("{}: internal error: wrote {written} of {frames_in} frames", input.display());
+    pipeline.finish(&mut raw);
+    aligner.push(&raw, frames_in, &mut aligned);
+    writer.write(&aligned)?;
+    if aligner.written() != frames_in {
+        bail!("{}: internal error: wrote {} of {frames_in} frames", input.display(), aligner.written());
     }
     let report = writer.finish()?;
     if report.clipped > 0 {
         tracing::warn!("{}: {} samples clipped", output.display(), report.clipped);
     }
     Ok((frames_in as f64 / rate as f64, started.elapsed().as_secs_f64()))
+}
+
+/// The streamer settings the flags ask for.
+fn streamer_config(cfg: &ModelConfig, args: &EnhanceArgs) -> StreamerConfig {
+    StreamerConfig::default()
+        .with_stft(cfg.stft())
+        .with_chunk_frames(args.chunk_frames)
+        .with_steps(args.steps)
+        .with_atten_lim_db(args.atten_lim_db)
 }
 
 /// The batched segment path on one file (whole-file, per channel), written the same way.
@@ -213,11 +154,7 @@ fn enhance_file_segments(
     if audio.frames() == 0 {
         bail!("{}: zero-length audio", input.display());
     }
-    let scfg = StreamerConfig::default()
-        .with_stft(cfg.stft())
-        .with_chunk_frames(args.chunk_frames)
-        .with_steps(args.steps)
-        .with_atten_lim_db(args.atten_lim_db);
+    let scfg = streamer_config(cfg, args);
     let seg = SegmentConfig::new(args.batch_segments).with_burn_in_frames(args.burn_in_frames);
     let mut enh = Enhancer::new(cfg.clone(), model.clone(), device.clone(), args.seed).with_samples(args.samples.samples);
     let rate = audio.sample_rate;
@@ -274,12 +211,7 @@ pub fn run(args: EnhanceArgs, g: Globals) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create output folder", dir.display()))?;
     }
     let device = parse_device(&args.device).map_err(anyhow::Error::msg)?;
-    let dir = match &args.model {
-        Some(p) => p.clone(),
-        None if args.rnnoise => PathBuf::new(),
-        None => default_model_dir()?,
-    };
-    let loaded = if args.rnnoise { None } else { Some(load_model(&dir, &device)?) };
+    let loaded = if args.rnnoise { None } else { Some(load_model_or_default(args.model.as_deref(), &device)?) };
     let multi = MultiProgress::new();
     if g.quiet {
         multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::Globals;
-use crate::model::{default_model_dir, load_model, parse_device};
+use crate::model::{load_model_or_default, parse_device};
 use crate::report::steps::{enhancer, parse_steps, score_model, score_noisy, score_rnnoise, StepsTable};
 use crate::train::data::{load_mono_16k, ValItem, Validation, ValidationSets};
 
@@ -59,6 +59,10 @@ pub struct EvalArgs {
     /// Sampler averaging.
     #[command(flatten)]
     pub samples: crate::cli::SamplesArg,
+    /// Override the model's re-noising between reverse steps (`fresh` or `reuse`), to compare
+    /// samplers on validation before exporting the winner.
+    #[arg(long, value_enum)]
+    pub renoise: Option<crate::model::Renoise>,
     /// Write the rows as CSV to this file (atomically).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
@@ -71,11 +75,10 @@ pub struct EvalArgs {
 pub fn run(a: EvalArgs, g: Globals) -> Result<()> {
     let steps = parse_steps(&a.steps)?;
     let device = parse_device(&a.device).map_err(anyhow::Error::msg)?;
-    let dir = match &a.model {
-        Some(p) => p.clone(),
-        None => default_model_dir()?,
-    };
-    let (cfg, model) = load_model(&dir, &device)?;
+    let (mut cfg, model) = load_model_or_default(a.model.as_deref(), &device)?;
+    if let Some(r) = a.renoise {
+        cfg.renoise = r;
+    }
     let sets = load_sets(&a)?;
 
     let total: usize = sets.iter().map(|(_, v)| v.len()).sum::<usize>() * steps.len();
@@ -100,7 +103,7 @@ pub fn run(a: EvalArgs, g: Globals) -> Result<()> {
     pb.finish_and_clear();
 
     if !g.quiet {
-        println!("model {}", dir.display());
+        println!("model {}", a.model.as_deref().map_or("the shipped model (compiled in)".to_string(), |p| p.display().to_string()));
     }
     println!("{:<6} {:<12} {:>5} {:>5} {:>8} {:>6} {:>6} {:>7}", "set", "system", "steps", "items", "SI-SDR", "ESTOI", "STOI", "PESQ");
     for r in &table.rows {

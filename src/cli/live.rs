@@ -5,7 +5,7 @@
 //! degraded/bypassed chunks and clipping; Ctrl-C stops cleanly and prints the totals.
 
 use super::Globals;
-use crate::engine::{EngineConfig, EngineLatency, EngineStats, FileRunOptions, StreamerConfig};
+use crate::engine::{EngineConfig, Latency, EngineStats, FileRunOptions, StreamerConfig};
 use crate::model::ChunkDenoiser;
 use anyhow::{bail, Context};
 use std::path::PathBuf;
@@ -119,7 +119,7 @@ fn engine_config(args: &LiveArgs, stft: crate::dsp::stft::StftConfig) -> anyhow:
     Ok(EngineConfig { streamer, ..Default::default() })
 }
 
-fn print_latency(lat: &EngineLatency, cfg: &StreamerConfig) {
+fn print_latency(lat: &Latency, cfg: &StreamerConfig) {
     eprintln!(
         "algorithmic latency: {:.1} ms ({} samples at {} Hz): STFT {}/{} + chunk of {} frames = {:.1} ms, resampling {:.1} ms; \
          plus up to {:.1} ms resampler block buffering and the device buffers",
@@ -208,7 +208,7 @@ fn run_file_mode(args: &LiveArgs, input: PathBuf, output: PathBuf, g: Globals) -
     let mono = Arc::new(audio.to_mono());
     let (den, stft) = load_denoiser(args)?;
     let cfg = engine_config(args, stft)?;
-    let lat = EngineLatency::new(rate, rate, &cfg.streamer)?;
+    let lat = Latency::new(rate, rate, &cfg.streamer)?;
     if !g.quiet {
         eprintln!(
             "file mode: {} ({} Hz, {} ch, {:.2} s) -> {} (mono), {}",

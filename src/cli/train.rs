@@ -91,6 +91,13 @@ pub struct TrainArgs {
     /// GRU hidden size of the denoiser.
     #[arg(long)]
     pub hidden: Option<usize>,
+    /// Hidden size of a per-band GRU over time at the bottleneck (0 = none; new runs only).
+    #[arg(long)]
+    pub band_hidden: Option<usize>,
+    /// Upper end of the training mixtures' SNR range in dB (the range starts at −5 dB): lower
+    /// values put more of the training at the low SNRs of real recordings.
+    #[arg(long, default_value_t = crate::train::data::DEFAULT_SNR_MAX_DB)]
+    pub snr_max: f32,
     /// Past frames of the noisy input a causal convolution beside the first encoder layer sees
     /// (0 = none). With --init-from, adds that layer (starting at zero) to a source without one.
     #[arg(long)]
@@ -148,8 +155,14 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     cfg.mag_weight = a.mag_weight;
     cfg.under_weight = a.under_weight;
     cfg.estoi_weight = a.estoi_weight;
-    if a.init_from.is_some() && (a.compress_beta.is_some() || a.hidden.is_some()) {
-        anyhow::bail!("--init-from keeps the source run's architecture and compression: drop --compress-beta/--hidden");
+    if a.init_from.is_some() && (a.compress_beta.is_some() || a.hidden.is_some() || a.band_hidden.is_some()) {
+        anyhow::bail!("--init-from keeps the source run's architecture and compression: drop --compress-beta/--hidden/--band-hidden");
+    }
+    if let Some(v) = a.band_hidden {
+        cfg.band_hidden = v;
+    }
+    if !(a.snr_max > 0.0 && a.snr_max <= 40.0) {
+        anyhow::bail!("--snr-max must be in (0, 40] dB, got {}", a.snr_max);
     }
     if let Some(v) = a.compress_beta {
         cfg.compress_beta = v;
@@ -195,6 +208,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         pair_level: a.pair_level,
         pair_cross: a.pair_cross,
         broadband_noise: a.broadband_noise,
+        snr_max_db: a.snr_max,
     };
     train(&a.out, cfg, opts, a.resume, device, g.quiet)
 }

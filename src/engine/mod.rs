@@ -9,15 +9,17 @@
 
 #[cfg(feature = "live")]
 pub mod device;
+pub mod pipeline;
 pub mod segments;
 pub mod streamer;
 #[doc(hidden)]
 pub mod testing;
 pub mod threaded;
 
+pub use pipeline::{Aligner, Latency, Pipeline};
 pub use segments::{enhance_segments_16k, SegmentConfig};
 pub use streamer::{atten_lim_gain, enhance_mono_16k, Degrade, Streamer, StreamerConfig, StreamerStats};
 pub use threaded::{
-    run_file, Control, DegradePolicy, Engine, EngineConfig, EngineLatency, EngineStats, FileRunOptions, FileRunReport,
+    run_file, Control, DegradePolicy, Engine, EngineConfig, EngineStats, FileRunOptions, FileRunReport,
     RingEnds, SharedCounters,
 };

@@ -109,6 +109,11 @@ impl StreamerConfig {
     /// Default number of reverse steps: the shipped model's best on its held-out validation
     /// sets (1 step beat 2, 3 and 6 on SI-SDR, ESTOI and PESQ of the mixtures; see the model card).
     pub const DEFAULT_STEPS: usize = 1;
+    /// The most reverse steps: the length of the fast sampling schedule.
+    pub const MAX_STEPS: usize = crate::model::diffusion::FAST_BETAS.len();
+    /// The most STFT frames per model call (4.1 s at 16 kHz): past that a chunk only costs
+    /// memory and latency.
+    pub const MAX_CHUNK_FRAMES: usize = 512;
 
     /// Sets the STFT geometry.
     pub fn with_stft(mut self, stft: StftConfig) -> Self {
@@ -155,11 +160,11 @@ impl StreamerConfig {
     /// Checks the settings.
     pub fn validate(&self) -> Result<(), String> {
         self.stft.validate()?;
-        if self.chunk_frames == 0 {
-            return Err("chunk_frames must be at least 1".into());
+        if !(1..=Self::MAX_CHUNK_FRAMES).contains(&self.chunk_frames) {
+            return Err(format!("chunk frames must be 1..={}, got {}", Self::MAX_CHUNK_FRAMES, self.chunk_frames));
         }
-        if self.steps == 0 {
-            return Err("steps must be at least 1".into());
+        if !(1..=Self::MAX_STEPS).contains(&self.steps) {
+            return Err(format!("steps must be 1..={}, got {}", Self::MAX_STEPS, self.steps));
         }
         if let Some(db) = self.atten_lim_db {
             if !db.is_finite() || db < 0.0 {

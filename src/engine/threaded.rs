@@ -26,11 +26,11 @@
 //! [`run_file`] drives the very same threads from a file: a feeder thread pushes the samples into
 //! the input ring (at real-time pace with `realtime`, otherwise as fast as the ring takes them;
 //! it waits when the ring is full and never drops input), and a drain thread pulls the output
-//! ring into a sink, dropping the engine's delay ([`EngineLatency::total_out`]) so the result
+//! ring into a sink, dropping the engine's delay ([`Latency::total_out`]) so the result
 //! is aligned with the input and has its length.
 
-use super::streamer::{Degrade, Streamer, StreamerConfig, StreamerStats};
-use crate::dsp::resample::StreamResampler;
+use super::pipeline::{Aligner, Latency, Pipeline};
+use super::streamer::{Degrade, StreamerConfig, StreamerStats};
 use crate::model::ChunkDenoiser;
 use crate::MODEL_RATE;
 use anyhow::Context;
@@ -131,71 +131,6 @@ pub struct SharedCounters {
     pub worker_done: AtomicBool,
 }
 
-/// Delays through the engine, derived from the resamplers and the streamer.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EngineLatency {
-    /// Input device (or file) sample rate.
-    pub in_rate: u32,
-    /// Output device (or file) sample rate; `total_out` and `buffering_out` count at this rate.
-    pub out_rate: u32,
-    /// The streamer's delay in model-rate samples.
-    pub streamer_samples: usize,
-    /// Input resampler delay (model-rate samples).
-    pub resample_in_samples: usize,
-    /// Output resampler delay (output-rate samples).
-    pub resample_out_samples: usize,
-    /// Total algorithmic delay in output-rate samples (rounded): output sample `n` of the
-    /// engine's output stream is aligned with input time `(n - total_out) / out_rate` seconds.
-    pub total_out: usize,
-    /// Extra worst-case block buffering in output-rate samples: the resamplers wait for whole
-    /// internal blocks before producing anything (0 at 16 kHz).
-    pub buffering_out: usize,
-}
-
-impl EngineLatency {
-    /// Derives the delays for device rates (building throwaway resamplers).
-    pub fn new(in_rate: u32, out_rate: u32, streamer: &StreamerConfig) -> anyhow::Result<Self> {
-        let rin = StreamResampler::new(in_rate, MODEL_RATE, 1)?;
-        let rout = StreamResampler::new(MODEL_RATE, out_rate, 1)?;
-        Ok(Self::from_parts(streamer.latency_samples(), &rin, &rout))
-    }
-
-    fn from_parts(streamer_samples: usize, rin: &StreamResampler, rout: &StreamResampler) -> Self {
-        let (in_rate, out_rate) = (rin.from_rate(), rout.to_rate());
-        let r = out_rate as f64 / MODEL_RATE as f64;
-        let d1 = rin.delay_out();
-        let d2 = rout.delay_out();
-        let total = d2 as f64 + (streamer_samples + d1) as f64 * r;
-        let buffering =
-            if rin.is_identity() { 0.0 } else { (rin.block_in() - 1) as f64 * out_rate as f64 / in_rate as f64 }
-                + if rout.is_identity() { 0.0 } else { (rout.block_in() - 1) as f64 * r };
-        Self {
-            in_rate,
-            out_rate,
-            streamer_samples,
-            resample_in_samples: d1,
-            resample_out_samples: d2,
-            total_out: total.round() as usize,
-            buffering_out: buffering.round() as usize,
-        }
-    }
-
-    /// [`EngineLatency::total_out`] in milliseconds.
-    pub fn total_ms(&self) -> f64 {
-        self.total_out as f64 * 1000.0 / self.out_rate as f64
-    }
-
-    /// The streamer's part in milliseconds.
-    pub fn streamer_ms(&self) -> f64 {
-        self.streamer_samples as f64 * 1000.0 / MODEL_RATE as f64
-    }
-
-    /// [`EngineLatency::buffering_out`] in milliseconds.
-    pub fn buffering_ms(&self) -> f64 {
-        self.buffering_out as f64 * 1000.0 / self.out_rate as f64
-    }
-}
-
 /// A snapshot of the engine's counters (sent periodically and returned at the end).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct EngineStats {
@@ -207,7 +142,7 @@ pub struct EngineStats {
     pub rtf: f64,
     /// RTF over the last stats interval.
     pub rtf_recent: f64,
-    /// Algorithmic latency in milliseconds ([`EngineLatency::total_ms`]).
+    /// Algorithmic latency in milliseconds ([`Latency::total_ms`]).
     pub latency_ms: f64,
     /// Current backlog: input waiting in the ring, in milliseconds.
     pub backlog_ms: f64,
@@ -262,21 +197,17 @@ pub struct Engine {
     controls: Sender<Control>,
     stats: Receiver<EngineStats>,
     counters: Arc<SharedCounters>,
-    latency: EngineLatency,
+    latency: Latency,
     worker: Option<JoinHandle<EngineStats>>,
 }
 
 struct Worker {
     input: HeapCons<f32>,
     output: HeapProd<f32>,
-    rs_in: StreamResampler,
-    rs_out: StreamResampler,
-    streamer: Streamer<'static>,
+    pipeline: Pipeline<'static>,
     /// Device-rate samples popped per step (about one chunk).
     step_in: usize,
     buf_in: Vec<f32>,
-    buf_mid: Vec<f32>,
-    buf_enh: Vec<f32>,
     buf_out: Vec<f32>,
     controls: Receiver<Control>,
     stats_tx: Sender<EngineStats>,
@@ -312,21 +243,16 @@ impl Engine {
         mode: Mode,
     ) -> anyhow::Result<(Self, RingEnds)> {
         anyhow::ensure!(in_rate > 0 && out_rate > 0, "device sample rates must be positive");
-        let mut streamer = Streamer::new(denoiser, cfg.streamer)?;
-        let r_in = in_rate as f64 / MODEL_RATE as f64;
-        let chunk16 = streamer.chunk_samples();
-        let step_in = ((chunk16 as f64 * r_in).ceil() as usize).max(1);
-        let rs_in = StreamResampler::new(in_rate, MODEL_RATE, step_in).context("input resampler")?;
-        let mid_cap = rs_in.output_capacity() + 16;
-        let enh_cap = streamer.max_output_for(mid_cap) + streamer.max_output_for(0) + 2 * chunk16;
-        let rs_out = StreamResampler::new(MODEL_RATE, out_rate, enh_cap).context("output resampler")?;
-        let out_cap = rs_out.output_capacity() + rs_out.max_flush_len() + 16;
-        let latency = EngineLatency::from_parts(streamer.latency_samples(), &rs_in, &rs_out);
+        let chunk16 = cfg.streamer.chunk_frames * cfg.streamer.stft.hop;
+        let step_in = ((chunk16 as f64 * in_rate as f64 / MODEL_RATE as f64).ceil() as usize).max(1);
+        let mut pipeline = Pipeline::with_rates(vec![denoiser], cfg.streamer, in_rate, out_rate, step_in)?;
+        let out_cap = pipeline.max_output_for(step_in);
+        let latency = pipeline.latency();
 
         // Warm-up: one chunk of silence through the denoiser, then forget it.
-        let mut warm = Vec::with_capacity(streamer.max_output_for(chunk16));
-        streamer.feed(&vec![0.0; chunk16], &mut warm);
-        streamer.reset();
+        let mut warm = Vec::with_capacity(pipeline.max_output_for(2 * step_in));
+        pipeline.process(&vec![0.0; 2 * step_in], &mut warm);
+        pipeline.reset();
 
         let ring_in = ((cfg.ring_ms as f64 / 1000.0 * in_rate as f64) as usize).max(4 * step_in);
         let ring_out = ((cfg.ring_ms as f64 / 1000.0 * out_rate as f64) as usize).max(4 * out_cap);
@@ -339,13 +265,9 @@ impl Engine {
         let worker = Worker {
             input: in_cons,
             output: out_prod,
-            rs_in,
-            rs_out,
-            streamer,
+            pipeline,
             step_in,
             buf_in: vec![0.0; step_in],
-            buf_mid: Vec::with_capacity(mid_cap),
-            buf_enh: Vec::with_capacity(enh_cap),
             buf_out: Vec::with_capacity(out_cap),
             controls: ctl_rx,
             stats_tx: st_tx,
@@ -388,7 +310,7 @@ impl Engine {
     }
 
     /// The engine's delays.
-    pub fn latency(&self) -> EngineLatency {
+    pub fn latency(&self) -> Latency {
         self.latency
     }
 
@@ -432,14 +354,14 @@ impl Worker {
             return;
         }
         let ms = self.ms(backlog);
-        let cur = self.streamer.degrade();
+        let cur = self.pipeline.degrade();
         let next = if ms > p.bypass_above_ms {
             Degrade::Bypass
         } else if ms > p.reduce_steps_above_ms {
             if cur == Degrade::Bypass {
                 cur
             } else {
-                let full = self.streamer.config().steps;
+                let full = self.pipeline.config().steps;
                 let s = if p.reduced_steps == 0 { (full / 2).max(1) } else { p.reduced_steps.min(full) };
                 Degrade::Steps(s)
             }
@@ -449,7 +371,7 @@ impl Worker {
             cur
         };
         if next != cur {
-            self.streamer.set_degrade(next);
+            self.pipeline.set_degrade(next);
         }
     }
 
@@ -464,13 +386,13 @@ impl Worker {
             rtf_recent: recent_rtf,
             latency_ms: self.latency_ms,
             backlog_ms: self.ms(self.input.occupied_len()) as f64,
-            streamer: *self.streamer.stats(),
+            streamer: *self.pipeline.stats(),
             input_overrun_samples: c.input_overrun_samples.load(Ordering::Relaxed),
             output_underruns: c.output_underruns.load(Ordering::Relaxed),
             output_underrun_samples: c.output_underrun_samples.load(Ordering::Relaxed),
             output_overflow_samples: c.output_overflow_samples.load(Ordering::Relaxed),
-            steps: self.streamer.config().steps,
-            degrade: self.streamer.degrade(),
+            steps: self.pipeline.config().steps,
+            degrade: self.pipeline.degrade(),
             finished,
         }
     }
@@ -507,9 +429,9 @@ impl Worker {
         loop {
             while let Ok(c) = self.controls.try_recv() {
                 match c {
-                    Control::SetSteps(s) => self.streamer.set_steps(s),
-                    Control::SetAttenLimDb(db) => self.streamer.set_atten_lim_db(db),
-                    Control::SetBypass(b) => self.streamer.set_bypass(b),
+                    Control::SetSteps(s) => self.pipeline.set_steps(s),
+                    Control::SetAttenLimDb(db) => self.pipeline.set_atten_lim_db(db),
+                    Control::SetBypass(b) => self.pipeline.set_bypass(b),
                     Control::Stop => self.counters.stop.store(true, Ordering::SeqCst),
                 }
             }
@@ -528,11 +450,7 @@ impl Worker {
                 let t0 = Instant::now();
                 let n = self.input.pop_slice(&mut self.buf_in[..self.step_in.min(backlog)]);
                 self.samples_in += n as u64;
-                self.rs_in.process(&self.buf_in[..n], &mut self.buf_mid);
-                self.streamer.feed(&self.buf_mid, &mut self.buf_enh);
-                self.buf_mid.clear();
-                self.rs_out.process(&self.buf_enh, &mut self.buf_out);
-                self.buf_enh.clear();
+                self.pipeline.process(&self.buf_in[..n], &mut self.buf_out);
                 self.busy += t0.elapsed();
                 self.push_out();
             }
@@ -554,13 +472,7 @@ impl Worker {
     /// End of input: flushes resampler, streamer and resampler so every input sample comes out.
     fn finish_stream(&mut self) {
         let t0 = Instant::now();
-        self.rs_in.flush(&mut self.buf_mid);
-        self.streamer.feed(&self.buf_mid, &mut self.buf_enh);
-        self.buf_mid.clear();
-        self.streamer.flush(&mut self.buf_enh);
-        self.rs_out.process(&self.buf_enh, &mut self.buf_out);
-        self.buf_enh.clear();
-        self.rs_out.flush(&mut self.buf_out);
+        self.pipeline.flush(&mut self.buf_out);
         self.busy += t0.elapsed();
         self.push_out();
     }
@@ -590,7 +502,7 @@ pub struct FileRunReport {
     /// The worker's final stats.
     pub stats: EngineStats,
     /// The delays that were trimmed.
-    pub latency: EngineLatency,
+    pub latency: Latency,
     /// Wall time of the run.
     pub wall: Duration,
     /// Output samples delivered to the sink (equals the input length).
@@ -654,8 +566,8 @@ pub fn run_file(
             let stop_on_error = drain_counters.clone();
             let r = (move || -> anyhow::Result<usize> {
                 let mut buf = vec![0.0f32; 4096];
-                let mut skipped = 0usize;
-                let mut written = 0usize;
+                let mut aligner = Aligner::new(skip, 1);
+                let mut aligned = Vec::with_capacity(buf.len());
                 loop {
                     let done = drain_counters.worker_done.load(Ordering::SeqCst);
                     let n = cons.pop_slice(&mut buf);
@@ -666,16 +578,12 @@ pub fn run_file(
                         std::thread::sleep(Duration::from_micros(300));
                         continue;
                     }
-                    let mut s = &buf[..n];
-                    let k = (skip - skipped).min(s.len());
-                    skipped += k;
-                    s = &s[k..];
-                    let k = (total - written).min(s.len());
-                    if k > 0 {
-                        sink(&s[..k])?;
-                        written += k;
+                    aligned.clear();
+                    if aligner.push(&buf[..n], total as u64, &mut aligned) > 0 {
+                        sink(&aligned)?;
                     }
                 }
+                let mut written = aligner.written() as usize;
                 if written < total {
                     // The flush covers every input sample; this only pads after a stop.
                     let zeros = vec![0.0f32; total - written];

@@ -7,11 +7,13 @@
 //! `tests/metrics_golden.rs` against numbers committed in `tests/golden/`.
 
 pub mod align;
+#[cfg(feature = "cli")]
 pub mod pesq;
 pub mod sisdr;
 pub mod stoi;
 
 pub use align::align_delay;
+#[cfg(feature = "cli")]
 pub use pesq::{pesq_wb, PesqWbError, PESQ_WB_RATE};
 pub use sisdr::{seg_snr, si_sdr, snr};
 pub use stoi::{estoi, resample_oct, stoi};
@@ -92,6 +94,7 @@ pub fn apply_delay<'a>(reference: &'a [f32], estimate: &'a [f32], delay: isize) 
 /// Scores `enhanced` against `clean` (both mono at `fs`): aligns a constant delay within
 /// ±[`MAX_DELAY_MS`], trims both to the overlap, then computes every metric in [`Scores`].
 /// PESQ needs 16 kHz and resamples internally when `fs` differs.
+#[cfg(feature = "cli")]
 pub fn score_pair(clean: &[f32], enhanced: &[f32], fs: u32) -> Scores {
     let max_lag = (fs as usize * MAX_DELAY_MS as usize) / 1000;
     let delay = align_delay(clean, enhanced, max_lag);

@@ -12,7 +12,8 @@ pub const MODEL_FORMAT: &str = "restoregrad-model";
 pub const MODEL_FORMAT_VERSION: u32 = 1;
 
 /// Which prior the diffusion starts from and injects noise with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum PriorMode {
     /// RestoreGrad: Σ_prior(y) from a learned Prior Net, trained jointly with a Posterior Net.
@@ -34,7 +35,8 @@ impl std::fmt::Display for PriorMode {
 }
 
 /// What the denoiser's output estimates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Prediction {
     /// CDiffuSE's combined noise ε̂; x̂0 = (x_t − √(1−ᾱ) ε̂) / √ᾱ (the models before clean
@@ -59,6 +61,20 @@ impl Prediction {
             Prediction::Clean => output,
         }
     }
+}
+
+/// How a multi-step sampler moves from one reverse step to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Renoise {
+    /// Draw the next step's input from the forward marginal around x̂0 with fresh noise (the
+    /// sampler of every model before the field existed).
+    Fresh,
+    /// Reuse the noise the current input implies, ε̂ = (x_t − a·x̂0 − b·y) / (s·σ), as DDIM's
+    /// deterministic update does: no new noise enters after the start, so more steps refine
+    /// one estimate instead of averaging in fresh draws.
+    Reuse,
 }
 
 /// Everything needed to rebuild a model.
@@ -100,6 +116,13 @@ pub struct ModelConfig {
     /// GRU hidden size of the bottleneck (the recurrent state carried between chunks).
     #[config(default = 128)]
     pub hidden: usize,
+    /// Hidden size of a GRU over time run separately in each bottleneck band (weights shared
+    /// across the `n_freq / 8` bands; 0 = none). Why: the full-band GRU squeezes every band into
+    /// one state, while per-band recurrence (the time path of dual-path designs such as GTCRN
+    /// and FSPEN) lets each band track its own noise floor. Its state is carried between chunks
+    /// beside the full-band GRU's.
+    #[config(default = 0)]
+    pub band_hidden: usize,
     /// Width of the sinusoidal diffusion-time embedding.
     #[config(default = 32)]
     pub time_dim: usize,
@@ -172,6 +195,9 @@ pub struct ModelConfig {
     /// +0.07 PESQ at 2 steps; docs/training/antithetic.md). Inference only.
     #[config(default = 0)]
     pub sampler_skip: usize,
+    /// How multi-step sampling re-noises between steps. Inference only.
+    #[config(default = "Renoise::Fresh")]
+    pub renoise: Renoise,
 }
 
 impl ModelConfig {
@@ -214,11 +240,13 @@ impl ModelConfig {
         let enc = (f / 2) * 4 * c1 * k + (f / 4) * c1 * c2 * k + (f / 8) * c2 * c3 * k;
         let context = if self.y_context > 0 { (f / 2) * 2 * c1 * k * (self.y_context + 1) } else { 0 };
         let bottleneck = flat * h + 3 * (h + h) * h + h * flat;
+        let hb = self.band_hidden;
+        let bands = (f / 8) * (3 * (c3 + hb) * hb + hb * c3);
         // Transposed convs (kernel 4) over their inputs, with skip concatenation doubling inputs.
         let dec = (f / 8) * (2 * c3) * c2 * 4 + (f / 4) * (2 * c2) * c1 * 4 + (f / 2) * (2 * c1) * 6 * 4 + f * 8;
         let time = self.time_dim * 2 * h + 2 * h * 2 * h; // once per call, not per frame; upper bound
         let pc = self.prior_channels;
         let prior = f * (3 * pc * k + 2 * pc * pc * k + pc * k);
-        (enc + context + bottleneck + dec + time / 16, prior)
+        (enc + context + bottleneck + bands + dec + time / 16, prior)
     }
 }

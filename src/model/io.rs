@@ -68,12 +68,17 @@ pub fn save_model(dir: &Path, cfg: &ModelConfig, model: &RestoreGrad, card: Opti
 pub fn load_config(path: &Path) -> Result<ModelConfig, ModelError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ModelError::Io { path: path.to_path_buf(), msg: e.to_string() })?;
+    parse_config(&text, path)
+}
+
+/// Parses and validates a model config's JSON text (`path` names it in errors).
+fn parse_config(text: &str, path: &Path) -> Result<ModelConfig, ModelError> {
     let bad = |msg: String| ModelError::Config { path: path.to_path_buf(), msg };
-    let mut value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
     // Fields added after the first models were written; a config without them means what those
     // models did (burn's Config derive does not apply its defaults when deserialising).
     if let Some(obj) = value.as_object_mut() {
-        for (key, default) in [("predict", serde_json::json!("noise")), ("speech_weight", serde_json::json!(0.0)), ("mag_weight", serde_json::json!(0.0)), ("under_weight", serde_json::json!(1.0)), ("estoi_weight", serde_json::json!(0.0)), ("y_context", serde_json::json!(0)), ("sampler_skip", serde_json::json!(0))] {
+        for (key, default) in [("predict", serde_json::json!("noise")), ("speech_weight", serde_json::json!(0.0)), ("mag_weight", serde_json::json!(0.0)), ("under_weight", serde_json::json!(1.0)), ("estoi_weight", serde_json::json!(0.0)), ("y_context", serde_json::json!(0)), ("sampler_skip", serde_json::json!(0)), ("renoise", serde_json::json!("fresh")), ("band_hidden", serde_json::json!(0))] {
             obj.entry(key).or_insert(default);
         }
     }
@@ -99,37 +104,43 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(ModelConfig, RestoreGr
     Ok((cfg, model))
 }
 
-/// The shipped model's folder: `$RESTOREGRAD_MODEL`, else `models/default` beside the
-/// executable's ancestors (an installed or `target/release` binary), the current folder, or
-/// the source tree this binary was built from.
-pub fn default_model_dir() -> Result<PathBuf, ModelError> {
-    if let Ok(p) = std::env::var("RESTOREGRAD_MODEL") {
-        return Ok(PathBuf::from(p));
-    }
-    let mut candidates = Vec::new();
-    if let Ok(exe) = std::env::current_exe() {
-        candidates.extend(exe.ancestors().skip(1).map(|a| a.join("models/default")));
-    }
-    if let Ok(cwd) = std::env::current_dir() {
-        candidates.push(cwd.join("models/default"));
-    }
-    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default"));
-    candidates
-        .into_iter()
-        .find(|c| c.join(CONFIG_FILE).is_file())
-        .ok_or_else(|| ModelError::Io {
-            path: PathBuf::from("models/default"),
-            msg: "the shipped model was not found; pass --model PATH or set RESTOREGRAD_MODEL".into(),
-        })
+/// The shipped model's config, compiled into the library so that a binary or plugin needs no
+/// file beside it.
+const EMBEDDED_CONFIG: &str = include_str!("../../models/default/config.json");
+/// The shipped model's weights (burnpack), compiled in beside [`EMBEDDED_CONFIG`].
+const EMBEDDED_WEIGHTS: &[u8] = include_bytes!("../../models/default/weights.bpk");
+
+/// Loads the shipped model (`models/default` as it was when this library was built) from the
+/// copy compiled into the library.
+pub fn load_embedded_model(device: &Device) -> Result<(ModelConfig, RestoreGrad), ModelError> {
+    let path = Path::new("<embedded models/default>");
+    let cfg = parse_config(EMBEDDED_CONFIG, &path.join(CONFIG_FILE))?;
+    let weights = path.join(WEIGHTS_FILE);
+    let bad = |msg: String| ModelError::Weights { path: weights.clone(), msg };
+    let bytes = burn::tensor::Bytes::from_bytes_vec(EMBEDDED_WEIGHTS.to_vec());
+    let record = burn::store::ModuleRecord::from_bytes(bytes).map_err(|e| bad(e.to_string()))?;
+    let model = RestoreGrad::new(&cfg, device).try_load_record(record).map_err(|e| bad(e.to_string()))?;
+    Ok((cfg, model))
 }
 
-/// Loads `path`, or the shipped model when `None`, as an [`Enhancer`](super::Enhancer).
+/// Loads the model folder `path`, or the shipped model when `None`: `$RESTOREGRAD_MODEL` if
+/// set, else the copy compiled into the library.
+pub fn load_model_or_default(path: Option<&Path>, device: &Device) -> Result<(ModelConfig, RestoreGrad), ModelError> {
+    match (path, std::env::var_os("RESTOREGRAD_MODEL")) {
+        (Some(p), _) => load_model(p, device),
+        (None, Some(p)) if p.is_empty() => Err(ModelError::Io {
+            path: PathBuf::from("$RESTOREGRAD_MODEL"),
+            msg: "is set but empty; unset it to use the shipped model, or name a model folder".into(),
+        }),
+        (None, Some(p)) => load_model(Path::new(&p), device),
+        (None, None) => load_embedded_model(device),
+    }
+}
+
+/// Loads `path`, or the shipped model when `None` ([`load_model_or_default`]), as an
+/// [`Enhancer`](super::Enhancer).
 pub fn load_enhancer(path: Option<&Path>, device: &Device, seed: u64) -> Result<super::Enhancer, ModelError> {
-    let dir = match path {
-        Some(p) => p.to_path_buf(),
-        None => default_model_dir()?,
-    };
-    let (cfg, model) = load_model(&dir, device)?;
+    let (cfg, model) = load_model_or_default(path, device)?;
     Ok(super::Enhancer::new(cfg, model, device.clone(), seed))
 }
 

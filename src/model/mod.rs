@@ -5,15 +5,17 @@ pub mod device;
 pub mod diffusion;
 pub mod features;
 pub mod io;
+mod loaded;
 pub mod loss;
 pub mod net;
 pub mod restoregrad;
 pub mod sampler;
 pub mod staggered;
 
-pub use config::{ModelConfig, Prediction, PriorMode};
+pub use config::{ModelConfig, Prediction, PriorMode, Renoise};
 pub use device::parse_device;
-pub use io::{default_model_dir, load_enhancer, load_model, save_model, ModelError};
+pub use loaded::Model;
+pub use io::{load_embedded_model, load_enhancer, load_model, load_model_or_default, save_model, ModelError};
 pub use restoregrad::RestoreGrad;
 pub use sampler::{BatchState, Enhancer};
 

@@ -66,6 +66,9 @@ pub struct Denoiser {
     enc2: Conv2d,
     enc3: Conv2d,
     bottleneck_in: Linear,
+    /// Per-band GRU over time and its projection back to c3 channels (when `band_hidden > 0`).
+    band_gru: Option<Gru>,
+    band_out: Option<Linear>,
     gru: Gru,
     bottleneck_out: Linear,
     time1: Linear,
@@ -79,7 +82,12 @@ pub struct Denoiser {
     hidden: usize,
     #[module(skip)]
     context: usize,
+    #[module(skip)]
+    band_hidden: usize,
+    #[module(skip)]
+    bands: usize,
 }
+
 
 impl Denoiser {
     /// Builds a freshly initialised denoiser.
@@ -92,6 +100,8 @@ impl Denoiser {
             enc2: freq_conv(c1, c2, k, 2, 1, device),
             enc3: freq_conv(c2, c3, k, 2, 1, device),
             bottleneck_in: LinearConfig::new(flat, h).init(device),
+            band_gru: (cfg.band_hidden > 0).then(|| GruConfig::new(c3, cfg.band_hidden, true).init(device)),
+            band_out: (cfg.band_hidden > 0).then(|| LinearConfig::new(cfg.band_hidden, c3).init(device)),
             gru: GruConfig::new(h, h, true).init(device),
             bottleneck_out: LinearConfig::new(h, flat).init(device),
             time1: LinearConfig::new(cfg.time_dim, 2 * h).init(device),
@@ -102,6 +112,8 @@ impl Denoiser {
             c3,
             hidden: h,
             context: cfg.y_context,
+            band_hidden: cfg.band_hidden,
+            bands: cfg.n_freq / 8,
         }
     }
 
@@ -144,19 +156,37 @@ impl Denoiser {
         Tensor::cat(vec![history, y], 2) // [B,2,ctx+T,F]
     }
 
-    /// The GRU hidden size (the per-step recurrent state carried between chunks).
+    /// The size of the recurrent state carried between chunks per reverse step: the full-band
+    /// GRU's state, then each band's GRU state (band-major).
     pub fn hidden(&self) -> usize {
-        self.hidden
+        self.hidden + self.bands * self.band_hidden
+    }
+
+    /// The per-band GRU over time on the bottleneck features `e3` `[B, c3, T, bands]`, added as a
+    /// residual, with its state `[B, bands * band_hidden]` before and after the chunk (`None`
+    /// in and out without the branch).
+    fn band_recurrence(&self, e3: Tensor<4>, state: Option<Tensor<2>>) -> (Tensor<4>, Option<Tensor<2>>) {
+        let (Some(gru), Some(out)) = (&self.band_gru, &self.band_out) else {
+            return (e3, None);
+        };
+        let [b, c3, t, bands] = e3.dims();
+        let hb = self.band_hidden;
+        let seq = e3.clone().permute([0, 3, 2, 1]).reshape([b * bands, t, c3]); // [B*bands, T, c3]
+        let g = gru.forward(seq, state.map(|s| s.reshape([b * bands, hb]))); // [B*bands, T, hb]
+        let last = g.clone().slice([0..b * bands, t - 1..t, 0..hb]).reshape([b, bands * hb]); // [B, bands*hb]
+        let r = out.forward(g).reshape([b, bands, t, c3]).permute([0, 3, 2, 1]); // [B, c3, T, bands]
+        (e3 + r, Some(last))
     }
 
     /// One evaluation.
     /// - `x`: `[B, 4, T, F]` (x_t real/imag, y real/imag, compressed)
     /// - `time_emb`: `[B, time_dim]` sinusoidal embedding of the diffusion time
-    /// - `state`: `[B, H]` GRU state from the previous chunk, or `None` at a stream start
+    /// - `state`: `[B, H]` recurrent state from the previous chunk ([`Denoiser::hidden`]), or
+    ///   `None` at a stream start
     /// - `history`: `[B, 2, context, F]` the last frames of y before this chunk
     ///   ([`Denoiser::next_history`]), or `None` at a stream start (ignored without y context)
     ///
-    /// Returns the noise estimate `[B, 2, T, F]` and the GRU state after the last frame `[B, H]`.
+    /// Returns the noise estimate `[B, 2, T, F]` and the recurrent state after the last frame `[B, H]`.
     ///
     /// The estimate is `D + K1 ⊙ x_t + K2 ⊙ y` (complex products per bin): the decoder's direct
     /// output `D` plus two complex masks applied to the inputs. The U-Net's lowest skip is at half
@@ -183,6 +213,14 @@ impl Denoiser {
         let e1 = silu(e1); // [B, c1, T, F/2]
         let e2 = silu(self.enc2.forward(e1.clone())); // [B, c2, T, F/4]
         let e3 = silu(self.enc3.forward(e2.clone())); // [B, c3, T, F/8]
+        let (state, band_state) = match state {
+            Some(s) if self.band_hidden > 0 => {
+                let total = s.dims()[1];
+                (Some(s.clone().slice([0..b, 0..h])), Some(s.slice([0..b, h..total]))) // [B, H], [B, bands*hb]
+            }
+            s => (s, None),
+        };
+        let (e3, band_last) = self.band_recurrence(e3, band_state); // [B, c3, T, F/8]
         let flat = e3.clone().swap_dims(1, 2).reshape([b, t, self.c3 * f / 8]); // [B, T, c3*F/8]
         let film = self.time2.forward(silu(self.time1.forward(time_emb))); // [B, 2H]
         let scale = film.clone().slice([0..b, 0..h]).reshape([b, 1, h]); // [B, 1, H]
@@ -191,6 +229,10 @@ impl Denoiser {
         let z = silu(z);
         let g = self.gru.forward(z.clone(), state); // [B, T, H]
         let last = g.clone().slice([0..b, t - 1..t, 0..h]).reshape([b, h]); // [B, H]
+        let last = match band_last {
+            Some(bl) => Tensor::cat(vec![last, bl], 1), // [B, H + bands*hb]
+            None => last,
+        };
         let z = silu(self.bottleneck_out.forward(g + z)); // [B, T, c3*F/8]
         let d = z.reshape([b, t, self.c3, f / 8]).swap_dims(1, 2); // [B, c3, T, F/8]
         let d = silu(self.dec3.forward(Tensor::cat(vec![d, e3], 1))); // [B, c2, T, F/4]

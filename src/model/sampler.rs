@@ -21,7 +21,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::config::ModelConfig;
+use super::config::{ModelConfig, Renoise};
 use super::diffusion::Schedule;
 use super::features::{compress, decompress};
 use super::net::{time_embedding, Denoiser};
@@ -97,6 +97,19 @@ fn advance(denoiser: &Denoiser, history: &mut Option<Tensor<4>>, y: &Tensor<4>) 
 }
 
 /// Appends `n` standard normal draws from `rng` to `buf`.
+/// One reverse step's weights: x̂0 comes from the network output with the step's own √(1−ᾱ)
+/// and √ᾱ, and the next step's input is `x0·x̂0 + y·y + noise·σ·z + x·x_t` (z fresh noise, σ the
+/// prior's standard deviation, x_t this step's input).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct StepWeights {
+    pub sqrt_1m_ab: f64,
+    pub sqrt_ab: f64,
+    pub x0: f64,
+    pub y: f64,
+    pub noise: f64,
+    pub x: f64,
+}
+
 fn draw_normals(rng: &mut ChaCha8Rng, n: usize, buf: &mut Vec<f32>) {
     buf.extend((0..n).map(|_| {
         let v: f32 = StandardNormal.sample(rng);
@@ -252,21 +265,49 @@ impl Enhancer {
         let mut x = y.clone() * start.y_weight() + plane(0) * sigma.clone() * start.noise_std(); // [B,2,T,F]
         let total = self.schedule.train_steps() as f64;
         for (i, &tau) in times.iter().enumerate() {
-            let co = self.schedule.coeffs(tau);
+            let w = self.step_weights(steps, i);
             let emb = time_embedding(&vec![(tau / total) as f32; b], self.cfg.time_dim, &self.device); // [B, time_dim]
             let input = Tensor::cat(vec![x.clone(), y.clone()], 1); // [B,4,T,F]
             let (eps, new_state) = self.model.denoiser.forward(input, emb, states[i].take(), history.clone());
             states[i] = Some(new_state);
-            let x0_hat = self.cfg.predict.clean_estimate(eps, x, (1.0 - co.alpha_bar).sqrt(), co.alpha_bar.sqrt()); // [M*B,2,T,F]
-            match times.get(i + 1) {
-                None => return self.merge_samples(x0_hat), // [B,2,T,F]
-                Some(&next) => {
-                    let cn = self.schedule.coeffs(next);
-                    x = x0_hat * cn.x0_weight() + y.clone() * cn.y_weight() + plane(i + 1) * sigma.clone() * cn.noise_std();
-                }
+            let x0_hat = self.cfg.predict.clean_estimate(eps, x.clone(), w.sqrt_1m_ab, w.sqrt_ab); // [M*B,2,T,F]
+            if i + 1 == times.len() {
+                return self.merge_samples(x0_hat); // [B,2,T,F]
             }
+            let mut next = x0_hat * w.x0 + y.clone() * w.y; // [M*B,2,T,F]
+            if w.noise != 0.0 {
+                next = next + plane(i + 1) * sigma.clone() * w.noise;
+            }
+            if w.x != 0.0 {
+                next = next + x * w.x;
+            }
+            x = next;
         }
         unreachable!("times is never empty")
+    }
+
+    /// The weights of step `i` of a `steps`-step sampler (see [`StepWeights`]); the last
+    /// step's are those of x̂0 itself. The one place the reverse update is defined: the
+    /// sequential and the staggered samplers both use it.
+    pub(super) fn step_weights(&self, steps: usize, i: usize) -> StepWeights {
+        let times = &self.times[&steps];
+        let co = self.schedule.coeffs(times[i]);
+        // The coefficients this step's input x_t was drawn with: the start's at step 0.
+        let drawn = if i == 0 { self.schedule.start_coeffs(times[0]) } else { co };
+        let (x0, y, noise, x) = match times.get(i + 1) {
+            None => (1.0, 0.0, 0.0, 0.0),
+            Some(&next) => {
+                let cn = self.schedule.coeffs(next);
+                match self.cfg.renoise {
+                    Renoise::Fresh => (cn.x0_weight(), cn.y_weight(), cn.noise_std(), 0.0),
+                    Renoise::Reuse => {
+                        let c = cn.noise_std() / drawn.noise_std();
+                        (cn.x0_weight() - c * drawn.x0_weight(), cn.y_weight() - c * drawn.y_weight(), 0.0, c)
+                    }
+                }
+            }
+        };
+        StepWeights { sqrt_1m_ab: (1.0 - co.alpha_bar).sqrt(), sqrt_ab: co.alpha_bar.sqrt(), x0, y, noise, x }
     }
 
     /// Denoises `batch` chunks of one stream, e.g. the same chunk of several segments of a file,

@@ -176,28 +176,19 @@ impl Wavefront {
         let [_, c, t, f] = rows[0].y.dims();
         let h = enh.model.denoiser.hidden();
         let total = enh.schedule.train_steps() as f64;
-        // Per row: the step's time and five coefficients, stored as five planes of B values so
-        // that one upload carries them all. A row on its last step gets the re-noise weights
-        // (1, 0, 0), which turn the re-noise into x̂0 itself; its output is taken from x̂0 anyway.
+        // Per row: the step's time and six weights ([`Enhancer::step_weights`]), stored as six
+        // planes of B values so that one upload carries them all.
         let mut taus = Vec::with_capacity(b);
-        let mut coef = vec![0f32; 5 * b];
+        let mut coef = vec![0f32; 6 * b];
         for (r, row) in rows.iter().flat_map(|row| std::iter::repeat_n(row, m)).enumerate() {
-            let times = &enh.times[&row.steps];
-            let tau = times[row.next];
-            taus.push((tau / total) as f32);
-            let co = enh.schedule.coeffs(tau);
-            let (w0, wy, wn) = match times.get(row.next + 1) {
-                Some(&next) => {
-                    let cn = enh.schedule.coeffs(next);
-                    (cn.x0_weight(), cn.y_weight(), cn.noise_std())
-                }
-                None => (1.0, 0.0, 0.0),
-            };
-            for (j, v) in [(1.0 - co.alpha_bar).sqrt(), co.alpha_bar.sqrt(), w0, wy, wn].into_iter().enumerate() {
+            taus.push((enh.times[&row.steps][row.next] / total) as f32);
+            let w = enh.step_weights(row.steps, row.next);
+            for (j, v) in [w.sqrt_1m_ab, w.sqrt_ab, w.x0, w.y, w.noise, w.x].into_iter().enumerate() {
                 coef[j * b + r] = v as f32;
             }
         }
-        let coef = Tensor::<4>::from_data(TensorData::new(coef, [5 * b, 1, 1, 1]), &enh.device); // [5B,1,1,1]
+        let reuse = coef[5 * b..].iter().any(|&v| v != 0.0);
+        let coef = Tensor::<4>::from_data(TensorData::new(coef, [6 * b, 1, 1, 1]), &enh.device); // [6B,1,1,1]
         let col = |j: usize| coef.clone().slice([j * b..(j + 1) * b, 0..1, 0..1, 0..1]); // [B,1,1,1]
         let emb = time_embedding(&taus, enh.cfg.time_dim, &enh.device); // [B, time_dim]
 
@@ -232,8 +223,11 @@ impl Wavefront {
         for (r, key) in keys.into_iter().enumerate() {
             enh.states.insert(key, new_state.clone().slice([r * m..(r + 1) * m, 0..h])); // [M,H]
         }
-        let x0_hat = enh.cfg.predict.clean_estimate(eps, x, col(0), col(1)); // [B,2,T,F]
-        let x_next = x0_hat.clone() * col(2) + y * col(3) + z * sigma * col(4); // [B,2,T,F]
+        let x0_hat = enh.cfg.predict.clean_estimate(eps, x.clone(), col(0), col(1)); // [B,2,T,F]
+        let mut x_next = x0_hat.clone() * col(2) + y * col(3) + z * sigma * col(4); // [B,2,T,F]
+        if reuse {
+            x_next = x_next + x * col(5);
+        }
 
         let front = self.next_seq - self.slots.len() as u64;
         for (r, mut row) in rows.into_iter().enumerate() {

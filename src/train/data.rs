@@ -1,6 +1,6 @@
 //! Training and validation data from the shared corpus: on-the-fly noisy mixtures.
 //!
-//! Training mixes speech/train with noise/train (random crops, SNR uniform in -5..20 dB, random
+//! Training mixes speech/train with noise/train (random crops, SNR uniform in -5 dB..`--snr-max` (20 by default), random
 //! level, babble from other train speakers, random EQ, band-limiting and speed perturbation) and,
 //! unless they are held out for validation, sometimes uses the real VoiceBank-DEMAND p287 pairs. Test speech, test noise and the
 //! p232 test pairs are never trained on: they are the evaluation material.
@@ -63,7 +63,14 @@ pub struct Mixing {
     /// Probability that a synthetic noise is stationary broadband noise with a random tilt
     /// ([`broadband_noise`]) instead of a recording or babble.
     pub broadband: f32,
+    /// Upper end of the synthetic mixtures' and remixes' SNR range (dB); the range starts at
+    /// [`TRAIN_SNR_MIN_DB`].
+    pub snr_max_db: f32,
 }
+
+/// The training SNR range's upper end when the options do not say (what runs before
+/// `--snr-max` used).
+pub const DEFAULT_SNR_MAX_DB: f32 = 20.0;
 
 /// How often a training example is a real pair when the options do not say (what runs before
 /// `--pair-fraction` used).
@@ -298,8 +305,15 @@ fn mix(clean: Vec<f32>, noise: &[f32], snr_db: f32, level_db: f32) -> Example {
     relevel(Example { clean, noisy }, level_db)
 }
 
-/// The SNR range (dB) of training mixtures and remixes.
-const TRAIN_SNR_DB: std::ops::Range<f32> = -5.0..20.0;
+/// The lower end (dB) of the SNR range of training mixtures and remixes.
+pub const TRAIN_SNR_MIN_DB: f32 = -5.0;
+
+impl Mixing {
+    /// A random SNR (dB) for a synthetic mixture or a remix.
+    fn snr_db(&self, rng: &mut ChaCha8Rng) -> f32 {
+        rng.random_range(TRAIN_SNR_MIN_DB..self.snr_max_db)
+    }
+}
 /// The speech level range (dBFS RMS) of training mixtures, remixes and `--pair-level` crops.
 const TRAIN_LEVEL_DB: std::ops::Range<f32> = -35.0..-15.0;
 
@@ -321,7 +335,7 @@ pub fn train_example(corpus: &Corpus, len: usize, rng: &mut ChaCha8Rng) -> Examp
     }
     let (speaker, clean) = synthetic_speech(corpus, len, rng);
     let noise = synthetic_noise(corpus, speaker, len, rng);
-    mix(clean, &noise, rng.random_range(TRAIN_SNR_DB), rng.random_range(TRAIN_LEVEL_DB))
+    mix(clean, &noise, corpus.mixing.snr_db(rng), rng.random_range(TRAIN_LEVEL_DB))
 }
 
 /// `ex` scaled so that its clean speech sits at `level_db` dBFS RMS, less if the noisy peak would
@@ -351,7 +365,7 @@ fn remix_pair(corpus: &Corpus, clean: &[f32], noisy: &[f32], len: usize, rng: &m
     } else {
         (synthetic_speech(corpus, len, rng).1, crop_loop(&recorded_noise(clean, noisy), len, rng))
     };
-    mix(speech, &noise, rng.random_range(TRAIN_SNR_DB), rng.random_range(TRAIN_LEVEL_DB))
+    mix(speech, &noise, corpus.mixing.snr_db(rng), rng.random_range(TRAIN_LEVEL_DB))
 }
 
 /// The noise of a real pair alone: noisy minus clean (VoiceBank-DEMAND added it to the clean
@@ -542,7 +556,7 @@ mod tests {
             speech: vec![Utterance { speaker: "S".into(), samples: tone(0.07, 32000) }],
             noise: vec![vec![0.2; 32000]],
             pairs: vec![(clean, noisy)],
-            mixing: Mixing { pair_fraction: 1.0, pair_remix, pair_level: false, pair_cross: 0.0, broadband: 0.0 },
+            mixing: Mixing { pair_fraction: 1.0, pair_remix, pair_level: false, pair_cross: 0.0, broadband: 0.0, snr_max_db: DEFAULT_SNR_MAX_DB },
         }
     }
 

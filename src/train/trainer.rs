@@ -90,6 +90,13 @@ pub struct TrainOptions {
     /// Probability that a synthetic noise is stationary broadband noise with a random tilt.
     #[serde(default)]
     pub broadband_noise: f32,
+    /// Upper end of the synthetic mixtures' SNR range (dB).
+    #[serde(default = "default_snr_max_db")]
+    pub snr_max_db: f32,
+}
+
+fn default_snr_max_db() -> f32 {
+    super::data::DEFAULT_SNR_MAX_DB
 }
 
 /// The two VoiceBank-DEMAND CSV columns: empty when every real pair is trained on.
@@ -243,6 +250,7 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
             pair_level: opts.pair_level,
             pair_cross: opts.pair_cross,
             broadband: opts.broadband_noise,
+            snr_max_db: opts.snr_max_db,
         },
     )?);
     let val = ValidationSets::load(&opts.data, opts.val_per_snr, 4.0, opts.validation, opts.train_pairs)?;

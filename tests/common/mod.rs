@@ -31,3 +31,30 @@ pub fn noise_signal(len: usize, seed: u64) -> Vec<f32> {
         })
         .collect()
 }
+
+/// Writes a tiny training data folder shaped like ../shared/data (manifest.csv, three train
+/// speakers, six train noises, one real pair; 16 kHz mono WAVs of generated signals), so that
+/// training and validation run without the shared data. Returns nothing; `dir` is the folder.
+pub fn write_tiny_corpus(dir: &std::path::Path) {
+    use restoregrad::audio::{write_wav, Audio, SampleFormat};
+    let mut rows = vec!["path,kind,split,seconds,sha256".to_string()];
+    let mut put = |rel: String, kind: &str, samples: Vec<f32>| {
+        let path = dir.join(&rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let secs = samples.len() as f64 / 16_000.0;
+        write_wav(&path, &Audio::mono(16_000, samples), SampleFormat::Pcm16).unwrap();
+        rows.push(format!("{rel},{kind},train,{secs},-"));
+    };
+    let tone = |f: f32, len: usize| (0..len).map(|i| 0.3 * (i as f32 * f).sin() * (i as f32 * 0.001).sin().abs()).collect::<Vec<f32>>();
+    for spk in 0..3 {
+        for utt in 0..2 {
+            put(format!("speech/train/S{spk}/u{utt}.wav"), "speech", tone(0.05 + 0.02 * (spk * 2 + utt) as f32, 24_000));
+        }
+    }
+    for n in 0..6 {
+        put(format!("noise/train/n{n}.wav"), "noise", noise_signal(20_000, n as u64 + 1));
+    }
+    put("vbdemand/clean/p287_001.wav".into(), "clean", tone(0.07, 20_000));
+    put("vbdemand/noisy/p287_001.wav".into(), "noisy", tone(0.07, 20_000).iter().zip(noise_signal(20_000, 9)).map(|(s, n)| s + 0.3 * n).collect());
+    std::fs::write(dir.join("manifest.csv"), rows.join("\n") + "\n").unwrap();
+}

@@ -1,0 +1,18 @@
+//! The library's error type.
+
+use crate::audio::AudioError;
+use crate::model::ModelError;
+
+/// Why the library could not do what was asked; every message says what and, for files, which.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A model folder (or the compiled-in model) could not be loaded.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// An audio file could not be read or written.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// A setting is out of range (the message names it and the range).
+    #[error("{0}")]
+    Setting(String),
+}

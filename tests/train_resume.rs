@@ -1,0 +1,94 @@
+//! Training resumes exactly: a run stopped at a checkpoint and resumed ends with the same
+//! weights, EMA and log as one that ran straight through.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use common::{tiny_cfg, write_tiny_corpus};
+use restoregrad::model::{load_model, PriorMode};
+use restoregrad::train::data::Validation;
+use restoregrad::train::{export_checkpoint, train, TrainOptions};
+
+fn options(data: &Path, steps: u64) -> TrainOptions {
+    TrainOptions {
+        data: data.to_path_buf(),
+        steps,
+        seed: 5,
+        batch: 2,
+        segment_secs: 0.25,
+        lr: 1e-3,
+        // The whole test stays inside the warm-up, whose learning rate does not depend on the
+        // run's total: the first leg (2 steps) and the full run (4) see the same rates.
+        warmup: 200,
+        clip: 3.0,
+        ema_decay: 0.999,
+        val_every: 1000,
+        ckpt_every: 1,
+        val_sampling_steps: 1,
+        val_per_snr: 1,
+        fast_fraction: 0.5,
+        fast_pool: 3,
+        init_from: None,
+        validation: Validation::Holdout,
+        train_pairs: 1,
+        pair_fraction: 0.3,
+        pair_remix: 0.5,
+        pair_level: false,
+        pair_cross: 0.0,
+        broadband_noise: 0.0,
+        snr_max_db: 15.0,
+    }
+}
+
+/// What the run's last EMA and raw weights compute on a fixed input (denoiser output and
+/// prior log-variance): equal outputs mean equal weights, whatever the parameters' ids.
+fn weights(run: &Path, scratch: &Path) -> Vec<Vec<f32>> {
+    let device = Device::flex();
+    ["last", "raw"]
+        .iter()
+        .flat_map(|which| {
+            let out = scratch.join(which);
+            export_checkpoint(run, which, &out, None, &device).unwrap();
+            let (cfg, model) = load_model(&out, &device).unwrap();
+            let (t, f) = (6, cfg.n_freq);
+            let planes: Vec<f32> = common::noise_signal(4 * t * f, 3);
+            let x = Tensor::<4>::from_data(TensorData::new(planes, [1, 4, t, f]), &device); // [1,4,T,F]
+            let emb = restoregrad::model::net::time_embedding(&[0.4], cfg.time_dim, &device);
+            let (den, _) = model.denoiser.forward(x.clone(), emb, None, None); // [1,2,T,F]
+            let y = x.slice([0..1, 2..4, 0..t, 0..f]); // [1,2,T,F]
+            let prior = model.prior_logvar(&cfg, y); // [1,1,T,F]
+            [den, prior.clone().repeat_dim(1, 2)].map(|v| v.to_data().to_vec::<f32>().unwrap())
+        })
+        .collect()
+}
+
+/// The loss rows of a run's log (validation rows and the elapsed-time column dropped).
+fn loss_rows(run: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(run.join("log.csv")).unwrap();
+    text.lines()
+        .filter(|l| l.split(',').nth(4).is_some_and(|loss| !loss.is_empty()))
+        .map(|l| l.split(',').enumerate().filter(|(i, _)| *i != 1 && *i != 2).map(|(_, c)| c).collect::<Vec<_>>().join(","))
+        .collect()
+}
+
+#[test]
+fn a_resumed_run_equals_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    write_tiny_corpus(&data);
+    let cfg = tiny_cfg(PriorMode::Learned).with_predict(restoregrad::model::Prediction::Clean).with_band_hidden(2);
+    let run = |name: &str| -> PathBuf { dir.path().join(name) };
+
+    train(&run("straight"), cfg.clone(), options(&data, 4), false, Device::flex(), true).unwrap();
+    train(&run("resumed"), cfg.clone(), options(&data, 2), false, Device::flex(), true).unwrap();
+    let halfway = weights(&run("resumed"), &dir.path().join("halfway"));
+    train(&run("resumed"), cfg, options(&data, 4), true, Device::flex(), true).unwrap();
+
+    let straight = weights(&run("straight"), &dir.path().join("w_straight"));
+    let resumed = weights(&run("resumed"), &dir.path().join("w_resumed"));
+    assert_eq!(straight, resumed, "resumed weights differ from the uninterrupted run");
+    assert_ne!(halfway, resumed, "the resumed leg trained nothing");
+    assert_eq!(loss_rows(&run("straight")), loss_rows(&run("resumed")));
+}
