@@ -57,7 +57,7 @@ pub struct EnhanceArgs {
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// STFT frames per model call (larger is faster offline; 4 matches the live default).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = crate::cli::chunk_frames_range())]
     pub chunk_frames: usize,
     /// Write 32-bit float WAV instead of 16-bit PCM.
     #[arg(long)]
