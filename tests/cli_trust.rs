@@ -67,16 +67,24 @@ fn an_empty_model_variable_is_explained() {
 
 #[test]
 fn a_closed_stderr_is_not_a_crash() {
-    // The reader end is closed before the program starts, so every write to stderr fails.
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("restoregrad"))
-        .args(["score", "--clean", "no-such-clean.wav", "--enhanced", "no-such-enhanced.wav"])
-        .stderr(writer)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert_eq!(status.code(), Some(1), "{status}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.wav");
+    let runs: [&[&str]; 2] = [
+        &["score", "--clean", "no-such-clean.wav", "--enhanced", "no-such-enhanced.wav"],
+        &["enhance", "no-such-input.wav", "-o", out.to_str().unwrap()],
+    ];
+    for args in runs {
+        // The reader end is closed before the program starts, so every write to stderr fails.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("restoregrad"))
+            .args(args)
+            .stderr(writer)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(1), "{args:?}: {status}");
+    }
 }
 
 #[test]

@@ -110,7 +110,8 @@ fn engine_config(args: &LiveArgs, stft: crate::dsp::stft::StftConfig) -> anyhow:
         );
         crate::diag!("warning: --lookahead-ms is not supported beyond 0 (causal model); ignoring it");
     }
-    // Clap bounded the milliseconds; a model with a longer hop cannot exceed the frame bound.
+    // Clap bounded the milliseconds; a model with a hop shorter than 8 ms could still ask for
+    // more frames than the bound.
     let frames = StreamerConfig::chunk_frames_for_ms(&stft, args.chunk_ms as f32);
     anyhow::ensure!(
         frames as u64 <= crate::cli::MAX_CHUNK_FRAMES,

@@ -107,8 +107,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Runs `f`, turning a panic from a failed write to stderr (an `eprintln!` after the reader of
-/// a `2>&1 | head` pipe has gone) into an error: exit 1, not a crash report nobody can read.
+/// Runs `f`, turning a panic from a failed `eprintln!`/`println!` (the reader of a
+/// `2>&1 | head -1` pipe has gone) into an error: exit 1, not a crash report nobody can read.
 /// Any other panic is a bug and unwinds as usual.
 fn run_guarded(f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
     let default_hook = std::panic::take_hook();
@@ -119,18 +119,20 @@ fn run_guarded(f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
     }));
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(p) if is_stderr_failure(p.as_ref()) => Err(anyhow::anyhow!("cannot write to stderr")),
+        Err(p) if is_stderr_failure(p.as_ref()) => {
+            Err(anyhow::anyhow!("cannot write to stdout or stderr (a closed pipe?)"))
+        }
         Err(p) => std::panic::resume_unwind(p),
     }
 }
 
-/// Whether a panic payload is std's "failed printing to stderr".
+/// Whether a panic payload is std's "failed printing to stderr" (or stdout).
 fn is_stderr_failure(payload: &(dyn std::any::Any + Send)) -> bool {
     let msg = payload
         .downcast_ref::<String>()
         .map(String::as_str)
         .or_else(|| payload.downcast_ref::<&str>().copied());
-    msg.is_some_and(|m| m.starts_with("failed printing to stderr"))
+    msg.is_some_and(|m| m.starts_with("failed printing to std"))
 }
 
 fn run_command(command: Command, g: Globals) -> anyhow::Result<()> {
