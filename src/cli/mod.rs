@@ -107,23 +107,21 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Runs `f`, turning a panic from a failed `eprintln!`/`println!` (the reader of a
-/// `2>&1 | head -1` pipe has gone) into an error: exit 1, not a crash report nobody can read.
-/// Any other panic is a bug and unwinds as usual.
+/// Runs `f`; a panic from a failed `eprintln!`/`println!` (the reader of a `2>&1 | head -1`
+/// pipe has gone) ends the process with exit 1 instead of a crash report nobody can read
+/// (exit 101, or an abort when the panic unwinds out of a lock such as indicatif's `suspend`,
+/// whose guard it poisons for the destructors that follow). Other panics are bugs and unwind
+/// as usual. Code should print through [`diag!`](crate::diag), which never panics.
 fn run_guarded(f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if !is_stderr_failure(info.payload()) {
-            default_hook(info);
+        if is_stderr_failure(info.payload()) {
+            // Exit before unwinding: a destructor meeting a poisoned lock would abort.
+            std::process::exit(1);
         }
+        default_hook(info);
     }));
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(p) if is_stderr_failure(p.as_ref()) => {
-            Err(anyhow::anyhow!("cannot write to stdout or stderr (a closed pipe?)"))
-        }
-        Err(p) => std::panic::resume_unwind(p),
-    }
+    f()
 }
 
 /// Whether a panic payload is std's "failed printing to stderr" (or stdout).
