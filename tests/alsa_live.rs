@@ -214,6 +214,7 @@ fn unknown_device_is_a_clean_error() {
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert!(!res.status.success());
     assert!(stderr.contains("unknown input device \"no-such-device\""), "{stderr}");
+    assert!(stderr.contains("restoregrad devices") && stderr.contains("--input-file"), "no hint: {stderr}");
     let res = Command::new(bin())
         .args(["live", "--stand-in", "identity", "--output", "99", "--duration", "1"])
         .env("HOME", home.path())
@@ -226,4 +227,19 @@ fn unknown_device_is_a_clean_error() {
     let stdout = String::from_utf8_lossy(&res.stdout);
     assert!(res.status.success());
     assert!(stdout.contains("default"), "{stdout}");
+}
+
+#[test]
+fn no_sound_card_gives_a_hint() {
+    // The default PCM names a card that does not exist: what a machine without a sound card sees.
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join(".asoundrc"), "pcm.!default { type hw card 97 }\nctl.!default { type hw card 97 }\n").unwrap();
+    let res = Command::new(bin())
+        .args(["live", "--stand-in", "identity", "--duration", "1"])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(!res.status.success(), "{stderr}");
+    assert!(stderr.contains("restoregrad devices") && stderr.contains("--input-file"), "no hint: {stderr}");
 }

@@ -400,38 +400,185 @@ fn zero_length_audio() {
 }
 
 #[test]
-fn nan_and_inf_samples_are_replaced_and_counted() {
+fn nan_inf_and_absurd_samples_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nan.wav");
-    std::fs::write(
-        &path,
-        f32_wav(
-            1,
-            16_000,
-            &[
-                0.25,
-                f32::NAN,
-                -0.5,
-                f32::INFINITY,
-                f32::NEG_INFINITY,
-                0.125,
-            ],
-        ),
-    )
-    .unwrap();
-    let (a, rep) = read_audio_with_report(&path).unwrap();
-    assert_eq!(a.samples, vec![0.25, 0.0, -0.5, 0.0, 0.0, 0.125]);
-    assert_eq!(rep.nonfinite_replaced, 3);
-    assert!(rep.has_warnings());
-    assert_eq!(read_audio(&path).unwrap().samples, a.samples);
+    let cases: [(&str, Vec<u8>, usize); 5] = [
+        ("nan.wav", f32_wav(1, 16_000, &[0.25, 0.5, f32::NAN]), 2),
+        ("inf.wav", f32_wav(2, 16_000, &[0.25, 0.5, f32::NEG_INFINITY, 0.0]), 1),
+        ("huge.wav", f32_wav(1, 16_000, &[0.1, 1e29, 0.2]), 1),
+        ("just_over.wav", f32_wav(1, 16_000, &[0.1, 0.0, 0.0, -1.01e4]), 3),
+        ("nan64.wav", f64_wav(1, 16_000, &[0.5, f64::NAN]), 1),
+    ];
+    for (name, bytes, frame) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let err = read_audio(&path).unwrap_err();
+        assert!(matches!(err, AudioError::BadSample { .. }), "{name}: {err}");
+        let msg = names_file(&err, &path);
+        assert!(msg.contains(&format!("frame {frame}")) && msg.contains("finite"), "{msg}");
+    }
+    // Loud but plausible float audio is read as it is.
+    let path = dir.path().join("loud.wav");
+    std::fs::write(&path, f32_wav(1, 16_000, &[2.0, -9_999.0, 0.5])).unwrap();
+    assert_eq!(read_audio(&path).unwrap().samples, vec![2.0, -9_999.0, 0.5]);
+}
 
-    let path = dir.path().join("nan64.wav");
-    std::fs::write(&path, f64_wav(1, 16_000, &[f64::NAN, 0.5])).unwrap();
-    let (a, rep) = read_audio_with_report(&path).unwrap();
-    assert_eq!(
-        (a.samples.clone(), rep.nonfinite_replaced),
-        (vec![0.0, 0.5], 1)
-    );
+/// PCM16 WAV bytes with `extra` chunks (id, payload; odd payloads get their pad byte) placed
+/// before `fmt ` and between `fmt ` and `data`.
+fn wav_with_chunks(samples: &[i16], before: &[(&[u8; 4], &[u8])], between: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+    let plain = wav_bytes(1, 1, 16_000, 16, &samples.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
+    let chunk = |id: &[u8; 4], body: &[u8]| {
+        let mut c = id.to_vec();
+        c.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        c.extend_from_slice(body);
+        if body.len() % 2 == 1 {
+            c.push(0); // the RIFF pad byte
+        }
+        c
+    };
+    let mut out = plain[..12].to_vec();
+    before.iter().for_each(|(id, b)| out.extend(chunk(id, b)));
+    out.extend_from_slice(&plain[12..36]); // fmt chunk
+    between.iter().for_each(|(id, b)| out.extend(chunk(id, b)));
+    out.extend_from_slice(&plain[36..]); // data chunk
+    let riff_len = (out.len() - 8) as u32;
+    out[4..8].copy_from_slice(&riff_len.to_le_bytes());
+    out
+}
+
+#[test]
+fn odd_sized_chunks_with_pad_bytes_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples: Vec<i16> = (0..500).map(|i| ((i * 97) % 2000 - 1000) as i16).collect();
+    let want: Vec<f32> = samples.iter().map(|&v| v as f32 / 32768.0).collect();
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("junk_between.wav", wav_with_chunks(&samples, &[], &[(b"JUNK", &b"abc"[..])])),
+        ("junk_before.wav", wav_with_chunks(&samples, &[(b"JUNK", &[7u8; 5][..])], &[])),
+        ("two_odd.wav", wav_with_chunks(&samples, &[(b"bext", &b"x"[..])], &[(b"LIST", &b"INFOabcde"[..]), (b"fact", &b"1234"[..])])),
+    ];
+    for (name, bytes) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let a = read_audio(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((a.sample_rate, a.channels), (16_000, 1), "{name}");
+        assert_eq!(a.samples, want, "{name}");
+        let mut r = AudioReader::open(&path).unwrap();
+        assert_eq!(r.total_frames(), Some(500), "{name}");
+        let mut buf = Vec::new();
+        assert_eq!(r.read_block(&mut buf, 100).unwrap(), 100);
+    }
+}
+
+#[test]
+fn rf64_and_rifx_are_named_not_called_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = wav_bytes(1, 1, 16_000, 16, &[0u8; 400]);
+    for (magic, words) in [(b"RF64", "unsupported RF64 WAV"), (b"RIFX", "unsupported big-endian RIFX WAV")] {
+        let mut bytes = good.clone();
+        bytes[..4].copy_from_slice(magic);
+        let path = dir.path().join(format!("{}.wav", String::from_utf8_lossy(magic)));
+        std::fs::write(&path, bytes).unwrap();
+        let err = read_audio(&path).unwrap_err();
+        assert!(matches!(err, AudioError::UnsupportedContainer { .. }), "{err}");
+        let msg = names_file(&err, &path);
+        assert!(msg.contains(words) && !msg.contains("truncated"), "{msg}");
+    }
+}
+
+#[test]
+fn g711_alaw_and_mulaw_are_decoded_with_16_and_18_byte_fmt() {
+    let dir = tempfile::tempdir().unwrap();
+    // Known G.711 code words and their 16-bit values.
+    let alaw = ([0xD5u8, 0x55, 0xAA, 0x2A], [8i16, -8, 32256, -32256]);
+    let mulaw = ([0xFFu8, 0x80, 0x00, 0x7F], [0i16, 32124, -32124, 0]);
+    for (tag, (bytes, values)) in [(6u16, alaw), (7, mulaw)] {
+        let want: Vec<f32> = values.iter().map(|&v| v as f32 / 32768.0).collect();
+        let data: Vec<u8> = bytes.repeat(50);
+        let mut fmt16 = wav_bytes(1, 2, 8_000, 8, &data); // a 16-byte fmt chunk ...
+        fmt16[20..22].copy_from_slice(&tag.to_le_bytes()); // ... with the G.711 tag
+        for (name, file) in [("fmt16", fmt16), ("fmt18", wav_bytes(tag, 2, 8_000, 8, &data))] {
+            let path = dir.path().join(format!("g711_{tag}_{name}.wav"));
+            std::fs::write(&path, file).unwrap();
+            let a = read_audio(&path).unwrap_or_else(|e| panic!("tag {tag} {name}: {e}"));
+            assert_eq!((a.sample_rate, a.channels, a.frames()), (8_000, 2, 100), "tag {tag} {name}");
+            assert_eq!(&a.samples[..4], &want[..], "tag {tag} {name}");
+        }
+    }
+}
+
+/// One MPEG-1 Layer III frame (44.1 kHz, 128 kbit/s, mono) of silence: a header and zero side
+/// information, which decodes to 1152 zero samples.
+fn mp3_silent_frame() -> Vec<u8> {
+    let mut f = vec![0u8; 417];
+    f[..4].copy_from_slice(&[0xFF, 0xFB, 0x90, 0xC0]);
+    f
+}
+
+#[test]
+fn cut_or_damaged_compressed_files_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let flac = std::fs::read(fixtures().join("speechocean762_005940195.flac")).unwrap();
+    let whole = read_audio(fixtures().join("speechocean762_005940195.flac")).unwrap();
+    let mut damaged = flac.clone();
+    let mid = flac.len() / 2;
+    damaged[mid..mid + 64].iter_mut().for_each(|b| *b ^= 0x5A);
+    let mp3_whole = mp3_silent_frame().repeat(40);
+    let cases: [(&str, Vec<u8>); 4] = [
+        ("cut.flac", flac[..flac.len() * 6 / 10].to_vec()),
+        ("damaged.flac", damaged),
+        ("cut.mp3", mp3_whole[..mp3_whole.len() - 200].to_vec()),
+        ("cut.ogg", ogg_pages(3, false)[..200].to_vec()),
+    ];
+    for (name, bytes) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        match read_audio(&path) {
+            Err(e @ (AudioError::Truncated { .. } | AudioError::Corrupt { .. })) => {
+                names_file(&e, &path);
+            }
+            Err(e) => panic!("{name}: wrong error: {e}"),
+            Ok(a) => panic!("{name}: read {} of {} frames without an error", a.frames(), whole.frames()),
+        }
+    }
+    // The whole MP3 still reads.
+    let path = dir.path().join("whole.mp3");
+    std::fs::write(&path, &mp3_whole).unwrap();
+    let a = read_audio(&path).unwrap();
+    assert!(a.frames() >= 38 * 1152 && a.samples.iter().all(|&v| v == 0.0), "{}", a.frames());
+}
+
+/// `n` Ogg pages of filler (not a real codec), the last flagged end-of-stream when `eos`.
+fn ogg_pages(n: usize, eos: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        out.extend_from_slice(b"OggS\0");
+        out.push(match (i, eos && i + 1 == n) {
+            (0, _) => 0x02,
+            (_, true) => 0x04,
+            _ => 0,
+        });
+        out.extend_from_slice(&(i as u64 * 1000).to_le_bytes());
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&(i as u32).to_le_bytes());
+        out.extend_from_slice(&[0u8; 4]); // CRC, not checked by the end check
+        out.push(1);
+        out.push(100);
+        out.extend_from_slice(&[0x42u8; 100]);
+    }
+    out
+}
+
+#[test]
+fn ogg_end_check_passes_a_whole_stream() {
+    // A whole stream gets past the end check to the codec probe (filler is no known codec).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("whole.ogg");
+    std::fs::write(&path, ogg_pages(3, true)).unwrap();
+    let err = read_audio(&path).unwrap_err();
+    assert!(!matches!(err, AudioError::Truncated { .. }), "{err}");
+    let cut = dir.path().join("cut.ogg");
+    std::fs::write(&cut, &ogg_pages(3, true)[..300]).unwrap();
+    assert!(matches!(read_audio(&cut).unwrap_err(), AudioError::Truncated { .. }));
 }
 
 #[test]

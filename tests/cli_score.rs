@@ -180,3 +180,37 @@ fn mismatched_kinds_and_missing_paths_fail_cleanly() {
         .failure()
         .stderr(predicate::str::contains("nope"));
 }
+
+#[test]
+fn silent_files_are_errors_not_a_perfect_pesq() {
+    let f = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let clean = f.join("clean/p232_005.wav");
+    let n = read_i16(&clean).len();
+    let silent = dir.path().join("silent.wav");
+    write_i16(&silent, &vec![0; n]);
+    for (c, e) in [(&clean, &silent), (&silent, &clean)] {
+        let out = score().arg("--clean").arg(c).arg("--enhanced").arg(e).assert().failure().get_output().clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&silent.display().to_string()) && stderr.contains("silent"), "{stderr}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("4.64"));
+    }
+}
+
+#[test]
+fn a_delay_beyond_the_aligned_range_is_warned_about() {
+    let f = fixtures();
+    let dir = tempfile::tempdir().unwrap();
+    let clean = f.join("clean/p232_005.wav");
+    let mut late = vec![0i16; 4_800]; // 300 ms at 16 kHz
+    late.extend(read_i16(&clean));
+    let path = dir.path().join("late.wav");
+    write_i16(&path, &late);
+    let out = score().arg("--clean").arg(&clean).arg("--enhanced").arg(&path).assert().success().get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning:") && stderr.contains(&path.display().to_string()), "{stderr}");
+    assert!(stderr.contains("late by 300 ms"), "{stderr}");
+    // An aligned pair gets no warning.
+    let out = score().arg("--clean").arg(&clean).arg("--enhanced").arg(f.join("noisy/p232_005.wav")).assert().success();
+    assert!(!String::from_utf8_lossy(&out.get_output().stderr).contains("warning"));
+}

@@ -294,6 +294,44 @@ fn save_then_load_gives_identical_outputs_and_corrupt_files_are_refused() {
     assert!(load_model(&path, &device).unwrap_err().to_string().contains("config.json"));
 }
 
+/// Makes the first float parameter the mapper meets `value` everywhere (a damaged model).
+struct Poison(Option<f32>);
+
+impl burn::module::ModuleMapper for Poison {
+    fn map_float<const D: usize>(&mut self, param: burn::module::Param<Tensor<D>>) -> burn::module::Param<Tensor<D>> {
+        match self.0.take() {
+            Some(v) => param.map(|t| t.mul_scalar(0.0).add_scalar(v)),
+            None => param,
+        }
+    }
+}
+
+#[test]
+fn nonfinite_empty_and_truncated_weights_are_refused_in_words() {
+    let cfg = tiny_cfg(PriorMode::Learned);
+    let device = Device::flex();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, value) in [("nan", f32::NAN), ("inf", f32::INFINITY)] {
+        let path = dir.path().join(name);
+        let model = RestoreGrad::new(&cfg, &device).map(&mut Poison(Some(value)));
+        save_model(&path, &cfg, &model, None).unwrap();
+        let err = load_model(&path, &device).unwrap_err().to_string();
+        assert!(err.contains("weights.bpk") && err.contains("NaN or infinite"), "{name}: {err}");
+    }
+    let path = dir.path().join("ok");
+    save_model(&path, &cfg, &RestoreGrad::new(&cfg, &device), None).unwrap();
+    let w = path.join("weights.bpk");
+    let bytes = std::fs::read(&w).unwrap();
+    std::fs::write(&w, b"").unwrap();
+    let err = load_model(&path, &device).unwrap_err().to_string();
+    assert!(err.contains("weights.bpk") && err.contains("empty (0 bytes)"), "{err}");
+    for cut in [10, bytes.len() / 2, bytes.len() - 3] {
+        std::fs::write(&w, &bytes[..cut]).unwrap();
+        let err = load_model(&path, &device).unwrap_err().to_string();
+        assert!(err.contains("weights.bpk") && err.contains("truncated"), "cut {cut}: {err}");
+    }
+}
+
 fn fixed_batch(cfg: &ModelConfig, device: &Device) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
     let [b, t, f] = [4, 8, cfg.n_freq];
     let gen = |seed: u32, scale: f32| {

@@ -86,6 +86,39 @@ pub enum AudioError {
         /// What is wrong.
         detail: String,
     },
+    /// The container is a WAV variant that is not read (RF64, big-endian RIFX).
+    #[error("{}: unsupported {detail}", path.display())]
+    UnsupportedContainer {
+        /// The file.
+        path: PathBuf,
+        /// Which variant, and what to do.
+        detail: String,
+    },
+    /// A compressed stream decodes to fewer frames than its header states (a cut file, or
+    /// damaged frames the decoder skipped), or its last packet or page is cut off.
+    #[error("{}: truncated or damaged audio data ({detail})", path.display())]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// What was found.
+        detail: String,
+    },
+    /// A sample is NaN, infinite or beyond ±[`MAX_SAMPLE`](super::MAX_SAMPLE) full scale: the
+    /// file is damaged or not scaled as audio, and enhancing it would give silence.
+    #[error(
+        "{}: invalid sample {value:.3e} at frame {frame}, channel {channel} (samples must be finite and within ±{} full scale)",
+        path.display(), super::MAX_SAMPLE
+    )]
+    BadSample {
+        /// The file.
+        path: PathBuf,
+        /// The sample's value.
+        value: f32,
+        /// Its frame index.
+        frame: u64,
+        /// Its channel.
+        channel: usize,
+    },
     /// The output path names the same file as the input.
     #[error("{}: refusing to write the output over its own input {}", output.display(), input.display())]
     SameFile {
@@ -118,6 +151,9 @@ impl AudioError {
             | AudioError::UnsupportedSampleRate { path, .. }
             | AudioError::UnsupportedChannels { path, .. }
             | AudioError::Corrupt { path, .. }
+            | AudioError::UnsupportedContainer { path, .. }
+            | AudioError::Truncated { path, .. }
+            | AudioError::BadSample { path, .. }
             | AudioError::Write { path, .. } => path,
             AudioError::SameFile { output, .. } => output,
         }

@@ -2,18 +2,21 @@
 //!
 //! - [`read_audio`] / [`read_audio_with_report`] decode a whole file into an [`Audio`];
 //!   [`AudioReader`] decodes block by block with bounded memory. WAV (PCM 8/16/24/32-bit integer,
-//!   32/64-bit float) goes through hound, with symphonia for the WAV flavours hound lacks
-//!   (64-bit float, A-law, mu-law); FLAC, MP3 and Ogg Vorbis go through symphonia.
+//!   32/64-bit float, G.711 A-law and mu-law) goes through hound, with symphonia for the WAV
+//!   flavours hound lacks (64-bit float) and a small decoder here for G.711; FLAC, MP3 and Ogg
+//!   Vorbis go through symphonia.
 //! - [`WavWriter`] / [`write_wav`] write 16-bit PCM or 32-bit float WAV atomically: a temp file in
 //!   the target folder is renamed into place on success, so a failed write leaves nothing.
 //! - [`ensure_distinct`] refuses an output path that names the input file.
 //!
 //! Samples are `f32`, interleaved, nominally in `[-1, 1]`. Every [`AudioError`] names the file.
-//! NaN and infinite samples in float files are replaced with 0.0; [`read_audio_with_report`] and
-//! [`AudioReader::report`] say how many, and [`read_audio`] logs a warning.
+//! A NaN, infinite or absurd sample (beyond ±[`MAX_SAMPLE`]) is refused; so is a FLAC, MP3 or Ogg
+//! file that is cut short or has a damaged packet. A WAV file cut short is read up to the cut
+//! with a warning ([`ReadReport::truncated`]).
 
 mod error;
 mod reader;
+mod wav;
 mod writer;
 
 pub use error::AudioError;
@@ -26,6 +29,11 @@ use std::path::Path;
 pub const MIN_RATE: u32 = 8_000;
 /// Highest sample rate accepted when reading, in Hz.
 pub const MAX_RATE: u32 = 192_000;
+
+/// Largest sample magnitude accepted when reading: 10,000 times full scale (+80 dBFS). Float
+/// files may exceed 1.0 a little; a sample beyond this is damage or a file not scaled as audio,
+/// and the model's float arithmetic would turn it into silence.
+pub const MAX_SAMPLE: f32 = 1e4;
 
 /// A block of audio in memory: interleaved `f32` samples, nominally in `[-1, 1]`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -120,16 +128,14 @@ impl Audio {
 
 /// Decodes a whole audio file (any format [`AudioReader`] reads).
 ///
-/// NaN and infinite samples are replaced with 0.0 and a warning is logged through `tracing`;
-/// use [`read_audio_with_report`] to get the count. A file without any frames is
+/// A NaN, infinite or absurd sample is [`AudioError::BadSample`]; a file without any frames is
 /// [`AudioError::ZeroLength`].
 pub fn read_audio(path: impl AsRef<Path>) -> Result<Audio, AudioError> {
     read_audio_with_report(path).map(|(audio, _)| audio)
 }
 
-/// Decodes a whole audio file and reports what was repaired on the way
-/// ([`ReadReport::nonfinite_replaced`], [`ReadReport::truncated`], skipped packets); each is also
-/// logged as a warning through `tracing`.
+/// Decodes a whole audio file and reports what was noticed on the way
+/// ([`ReadReport::truncated`]), which is also logged as a warning through `tracing`.
 pub fn read_audio_with_report(path: impl AsRef<Path>) -> Result<(Audio, ReadReport), AudioError> {
     let path = path.as_ref();
     let mut reader = AudioReader::open(path)?;
@@ -151,13 +157,6 @@ pub fn read_audio_with_report(path: impl AsRef<Path>) -> Result<(Audio, ReadRepo
         });
     }
     let report = reader.report();
-    if report.nonfinite_replaced > 0 {
-        tracing::warn!(
-            "{}: replaced {} NaN/infinite samples with 0",
-            path.display(),
-            report.nonfinite_replaced
-        );
-    }
     Ok((
         Audio {
             sample_rate: reader.sample_rate(),

@@ -146,7 +146,7 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
 
     let machine = Machine::probe();
     if !g.quiet {
-        eprintln!("machine: {}", machine.summary());
+        crate::diag!("machine: {}", machine.summary());
     }
 
     // Audio.
@@ -404,12 +404,12 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
         let png = args.out_dir.join("bench.png");
         let labelled = report.plot_png(&png)?;
         if !labelled && !g.quiet {
-            eprintln!("note: no TrueType font found (set RESTOREGRAD_FONT): the plot has no text labels");
+            crate::diag!("note: no TrueType font found (set RESTOREGRAD_FONT): the plot has no text labels");
         }
         written.push(png.display().to_string());
     }
     if !g.quiet {
-        eprintln!("wrote {} in {:.1} s", written.join(", "), started.elapsed().as_secs_f64());
+        crate::diag!("wrote {} in {:.1} s", written.join(", "), started.elapsed().as_secs_f64());
     }
     Ok(())
 }

@@ -55,7 +55,7 @@ pub struct EnhanceArgs {
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// STFT frames per model call (larger is faster offline; 2 matches the live default).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = crate::cli::chunk_frames_range())]
     pub chunk_frames: usize,
     /// Write 32-bit float WAV instead of 16-bit PCM.
     #[arg(long)]
@@ -232,12 +232,12 @@ pub fn run(args: EnhanceArgs, g: Globals) -> Result<()> {
         match result {
             Ok((secs, took)) => {
                 if g.verbose > 0 {
-                    multi.suspend(|| eprintln!("{}: {secs:.2} s of audio in {took:.2} s (RTF {:.3})", output.display(), took / secs.max(1e-9)));
+                    multi.suspend(|| crate::diag!("{}: {secs:.2} s of audio in {took:.2} s (RTF {:.3})", output.display(), took / secs.max(1e-9)));
                 }
             }
             Err(e) => {
                 failed += 1;
-                multi.suspend(|| eprintln!("error: {}: {e:#}", input.display()));
+                multi.suspend(|| crate::diag!("error: {}: {e:#}", input.display()));
             }
         }
         batch.inc(1);

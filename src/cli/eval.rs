@@ -116,7 +116,7 @@ pub fn run(a: EvalArgs, g: Globals) -> Result<()> {
     if let Some(out) = &a.out {
         table.write(out)?;
         if !g.quiet {
-            eprintln!("wrote {}", out.display());
+            crate::diag!("wrote {}", out.display());
         }
     }
     Ok(())

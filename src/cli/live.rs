@@ -35,24 +35,24 @@ pub struct LiveArgs {
     /// File mode: write 32-bit float WAV instead of 16-bit PCM.
     #[arg(long, requires = "output_file")]
     pub float: bool,
-    /// Reverse diffusion steps per chunk.
-    #[arg(long, default_value_t = StreamerConfig::DEFAULT_STEPS)]
+    /// Reverse diffusion steps per chunk (1-6).
+    #[arg(long, default_value_t = StreamerConfig::DEFAULT_STEPS, value_parser = crate::cli::steps_range())]
     pub steps: usize,
     /// Staggered step batching: one batched model call per chunk runs the --steps steps of that
     /// many consecutive chunks (fewer calls, for GPUs), adding (steps-1) chunks of latency.
     #[arg(long)]
     pub stagger: bool,
     /// Chunk length in milliseconds, rounded to whole 8 ms hops (C = chunk / hop). Latency is
-    /// 24 ms + (C-1) x 8 ms at the model rate.
-    #[arg(long, default_value_t = 16.0)]
-    pub chunk_ms: f32,
+    /// 24 ms + (C-1) x 8 ms at the model rate. At most 4096 ms (512 hops).
+    #[arg(long, default_value_t = 16.0, value_parser = crate::cli::bounded_f64(1.0, MAX_CHUNK_MS, "ms"), allow_negative_numbers = true)]
+    pub chunk_ms: f64,
     /// Lookahead in milliseconds. Only 0 is supported: the denoiser is causal and recurrent, so
     /// future frames cannot improve it; larger values are accepted and ignored with a warning.
-    #[arg(long, default_value_t = 0.0)]
-    pub lookahead_ms: f32,
+    #[arg(long, default_value_t = 0.0, value_parser = crate::cli::bounded_f64(0.0, MAX_CHUNK_MS, "ms"), allow_negative_numbers = true)]
+    pub lookahead_ms: f64,
     /// Remove at most this many dB of the noisy signal (mixes the noisy signal back in).
-    #[arg(long, value_name = "DB")]
-    pub atten_lim_db: Option<f32>,
+    #[arg(long, value_name = "DB", value_parser = crate::cli::bounded_f64(0.0, 1000.0, "dB"), allow_negative_numbers = true)]
+    pub atten_lim_db: Option<f64>,
     /// Start in bypass (dry signal out).
     #[arg(long)]
     pub bypass: bool,
@@ -69,13 +69,16 @@ pub struct LiveArgs {
     #[command(flatten)]
     pub samples: crate::cli::SamplesArg,
     /// Live mode: stop after this many seconds (default: run until Ctrl-C).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = crate::cli::bounded_f64(0.0, 1e7, "seconds"), allow_negative_numbers = true)]
     pub duration: Option<f64>,
     /// Use a built-in stand-in instead of the model (`gain`: a stateful per-bin gain; `identity`),
     /// for tests and engine benchmarks.
     #[arg(long, hide = true, value_name = "KIND")]
     pub stand_in: Option<String>,
 }
+
+/// The longest `--chunk-ms`: [`MAX_CHUNK_FRAMES`](crate::cli::MAX_CHUNK_FRAMES) hops of 8 ms.
+const MAX_CHUNK_MS: f64 = crate::cli::MAX_CHUNK_FRAMES as f64 * 8.0;
 
 /// Builds the denoiser and the STFT geometry it wants.
 fn load_denoiser(args: &LiveArgs) -> anyhow::Result<(Box<dyn ChunkDenoiser>, crate::dsp::stft::StftConfig)> {
@@ -105,14 +108,22 @@ fn engine_config(args: &LiveArgs, stft: crate::dsp::stft::StftConfig) -> anyhow:
             "--lookahead-ms {} ignored: the causal recurrent denoiser uses no lookahead (only 0 is supported)",
             args.lookahead_ms
         );
-        eprintln!("warning: --lookahead-ms is not supported beyond 0 (causal model); ignoring it");
+        crate::diag!("warning: --lookahead-ms is not supported beyond 0 (causal model); ignoring it");
     }
-    anyhow::ensure!(args.chunk_ms > 0.0 && args.chunk_ms.is_finite(), "--chunk-ms must be positive");
+    // Clap bounded the milliseconds; a model with a hop shorter than 8 ms could still ask for
+    // more frames than the bound.
+    let frames = StreamerConfig::chunk_frames_for_ms(&stft, args.chunk_ms as f32);
+    anyhow::ensure!(
+        frames as u64 <= crate::cli::MAX_CHUNK_FRAMES,
+        "--chunk-ms {} is {frames} frames for this model, more than {}",
+        args.chunk_ms,
+        crate::cli::MAX_CHUNK_FRAMES
+    );
     let streamer = StreamerConfig::default()
         .with_stft(stft)
-        .with_chunk_frames(StreamerConfig::chunk_frames_for_ms(&stft, args.chunk_ms))
+        .with_chunk_frames(frames)
         .with_steps(args.steps)
-        .with_atten_lim_db(args.atten_lim_db)
+        .with_atten_lim_db(args.atten_lim_db.map(|db| db as f32))
         .with_bypass(args.bypass)
         .with_stagger(args.stagger);
     streamer.validate().map_err(anyhow::Error::msg)?;
@@ -120,7 +131,7 @@ fn engine_config(args: &LiveArgs, stft: crate::dsp::stft::StftConfig) -> anyhow:
 }
 
 fn print_latency(lat: &Latency, cfg: &StreamerConfig) {
-    eprintln!(
+    crate::diag!(
         "algorithmic latency: {:.1} ms ({} samples at {} Hz): STFT {}/{} + chunk of {} frames = {:.1} ms, resampling {:.1} ms; \
          plus up to {:.1} ms resampler block buffering and the device buffers",
         lat.total_ms(),
@@ -156,12 +167,12 @@ fn print_stats(s: &EngineStats, host_xruns: u64) {
         line +=
             &format!(" | WARNING: {} clipped samples (lower the input gain or use --atten-lim-db)", st.clipped_samples);
     }
-    eprintln!("{line}");
+    crate::diag!("{line}");
 }
 
 fn print_totals(s: &EngineStats, host_xruns: u64, wall: Duration) {
     let st = &s.streamer;
-    eprintln!(
+    crate::diag!(
         "done: {:.2} s of audio in {:.2} s; RTF {:.3}; longest denoiser call {:.1} ms; chunks {} (degraded {}, bypassed {}, \
          user-bypassed {}); xruns {} (output underruns {} / {} samples, input overrun samples {}, output overflow \
          samples {}, host {}); clipped samples {}",
@@ -210,7 +221,7 @@ fn run_file_mode(args: &LiveArgs, input: PathBuf, output: PathBuf, g: Globals) -
     let cfg = engine_config(args, stft)?;
     let lat = Latency::new(rate, rate, &cfg.streamer)?;
     if !g.quiet {
-        eprintln!(
+        crate::diag!(
             "file mode: {} ({} Hz, {} ch, {:.2} s) -> {} (mono), {}",
             input.display(),
             rate,
@@ -243,19 +254,19 @@ fn run_file_mode(args: &LiveArgs, input: PathBuf, output: PathBuf, g: Globals) -
         },
     )?;
     if stop.load(Ordering::SeqCst) {
-        eprintln!("interrupted: the rest of the output is silence");
+        crate::diag!("interrupted: the rest of the output is silence");
     }
     let wr = writer.finish()?;
     if !g.quiet {
         print_totals(&rep.stats, 0, rep.wall);
-        eprintln!(
+        crate::diag!(
             "wrote {} ({} samples, latency {} samples trimmed)",
             output.display(),
             rep.samples_out,
             rep.latency.total_out
         );
         if wr.clipped > 0 {
-            eprintln!("warning: {} samples clipped when writing 16-bit PCM", wr.clipped);
+            crate::diag!("warning: {} samples clipped when writing 16-bit PCM", wr.clipped);
         }
     }
     Ok(())
@@ -278,11 +289,15 @@ fn run_live(args: &LiveArgs, g: Globals) -> anyhow::Result<()> {
     let stop = ctrlc_flag();
     let opts =
         LiveOptions { input: args.input.clone(), output: args.output.clone(), engine: cfg, max_extra_latency_ms: None };
-    let session = LiveSession::start(den, &opts)?;
+    // Without a sound card the cause is a raw ALSA/cpal message: say where to go from there.
+    let session = LiveSession::start(den, &opts).context(
+        "cannot start live audio; list the devices with `restoregrad devices`, or run on files with \
+         `restoregrad live --input-file IN --output-file OUT`",
+    )?;
     let t0 = Instant::now();
     if !g.quiet {
         let (i, o) = (&session.input_config, &session.output_config);
-        eprintln!(
+        crate::diag!(
             "input: {} ({} Hz, {} ch, {}) -> output: {} ({} Hz, {} ch, {})",
             session.input_name,
             i.sample_rate,
@@ -294,7 +309,7 @@ fn run_live(args: &LiveArgs, g: Globals) -> anyhow::Result<()> {
             o.sample_format
         );
         print_latency(&session.engine().latency(), &cfg.streamer);
-        eprintln!(
+        crate::diag!(
             "jitter buffer: {:.1} ms; press Ctrl-C to stop",
             session.prefill as f64 * 1000.0 / o.sample_rate as f64
         );

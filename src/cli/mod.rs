@@ -1,7 +1,18 @@
 //! The `restoregrad` command line: one file per subcommand.
 
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::process::ExitCode;
+
+/// Like `eprintln!`, but a failed write (a closed or full stderr, as in `cmd 2>&1 | head -1`)
+/// is ignored instead of panicking: losing a diagnostic must not lose the work.
+#[macro_export]
+macro_rules! diag {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stderr().lock(), $($arg)*);
+    }};
+}
 
 pub mod bench;
 pub mod devices;
@@ -60,27 +71,70 @@ pub struct Globals {
     pub verbose: u8,
 }
 
+/// The log filter for the global flags: `-q` errors only, default warnings, `-v` info, `-vv`
+/// debug. The decoder library (symphonia) stays at warnings: its info lines ("estimating
+/// duration from bitrate ...") are noise to a user. `RUST_LOG` overrides all of it.
+fn log_filter(quiet: bool, verbose: u8) -> String {
+    match (quiet, verbose) {
+        (true, _) => "error".into(),
+        (false, 0) => "warn".into(),
+        (false, 1) => "info,symphonia=warn".into(),
+        _ => "debug,symphonia=warn".into(),
+    }
+}
+
 /// Parses the command line, runs the subcommand and maps errors to a non-zero exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let level = if cli.quiet {
-        "error"
-    } else {
-        match cli.verbose {
-            0 => "warn",
-            1 => "info",
-            _ => "debug",
-        }
-    };
+    let level = log_filter(cli.quiet, cli.verbose);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
+        // Colour codes only for a terminal: in a pipe or a log file they are garbage.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
     let g = Globals { quiet: cli.quiet, verbose: cli.verbose };
-    let result = match cli.command {
+    let result = run_guarded(move || run_command(cli.command, g));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            diag!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `f`; a panic from a failed `eprintln!`/`println!` (the reader of a `2>&1 | head -1`
+/// pipe has gone) ends the process with exit 1 instead of a crash report nobody can read
+/// (exit 101, or an abort when the panic unwinds out of a lock such as indicatif's `suspend`,
+/// whose guard it poisons for the destructors that follow). Other panics are bugs and unwind
+/// as usual. Code should print through [`diag!`](crate::diag), which never panics.
+fn run_guarded(f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if is_stderr_failure(info.payload()) {
+            // Exit before unwinding: a destructor meeting a poisoned lock would abort.
+            std::process::exit(1);
+        }
+        default_hook(info);
+    }));
+    f()
+}
+
+/// Whether a panic payload is std's "failed printing to stderr" (or stdout).
+fn is_stderr_failure(payload: &(dyn std::any::Any + Send)) -> bool {
+    let msg = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied());
+    msg.is_some_and(|m| m.starts_with("failed printing to std"))
+}
+
+fn run_command(command: Command, g: Globals) -> anyhow::Result<()> {
+    match command {
         Command::Enhance(a) => enhance::run(a, g),
         Command::Score(a) => score::run(a, g),
         Command::Train(a) => train::run(a, g),
@@ -90,13 +144,6 @@ pub fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a, g),
         Command::Eval(a) => eval::run(a, g),
         Command::PlotAblation(a) => plot_ablation::run(a, g),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
     }
 }
 
@@ -114,5 +161,33 @@ fn parse_samples(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if (1..=crate::model::Enhancer::MAX_SAMPLES).contains(&n) => Ok(n),
         _ => Err(format!("expected 1 or {}, got {s:?}", crate::model::Enhancer::MAX_SAMPLES)),
+    }
+}
+
+/// The most STFT frames per model call a size flag may ask for (`enhance --chunk-frames`, and
+/// `live --chunk-ms` in hops): 512 frames are 4 s at 16 kHz, well past where a larger chunk
+/// stops paying off, and far below sizes whose buffers cannot be allocated.
+pub const MAX_CHUNK_FRAMES: u64 = 512;
+
+/// The most reverse diffusion steps a command accepts (the shipped fast schedule has 6).
+pub const MAX_STEPS: u64 = 6;
+
+/// Clap's parser for a chunk size in frames: 1..=[`MAX_CHUNK_FRAMES`].
+pub fn chunk_frames_range() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_CHUNK_FRAMES)
+}
+
+/// Clap's parser for a step count: 1..=[`MAX_STEPS`].
+pub fn steps_range() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_STEPS)
+}
+
+/// A parser for a finite number of milliseconds or seconds in `lo..=hi` (a float flag that
+/// sizes buffers: `1e9` or `inf` must be refused before anything is allocated).
+pub fn bounded_f64(lo: f64, hi: f64, unit: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {
+    move |s: &str| match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (lo..=hi).contains(&v) => Ok(v),
+        Ok(_) => Err(format!("{s} is out of range: expected {lo} to {hi} {unit}")),
+        Err(_) => Err(format!("{s:?} is not a number")),
     }
 }

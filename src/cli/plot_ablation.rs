@@ -53,7 +53,7 @@ pub fn run(a: PlotAblationArgs, g: Globals) -> Result<()> {
         if let Some(dir) = &a.runs {
             let src = dir.join(name).join("log.csv");
             if !src.is_file() {
-                eprintln!("warning: {}: no log, skipping {name}", src.display());
+                crate::diag!("warning: {}: no log, skipping {name}", src.display());
                 continue;
             }
             std::fs::copy(&src, &dst).with_context(|| format!("cannot copy {} to {}", src.display(), dst.display()))?;
@@ -64,12 +64,12 @@ pub fn run(a: PlotAblationArgs, g: Globals) -> Result<()> {
                 }
             }
         } else if !dst.is_file() {
-            eprintln!("warning: {}: no log, skipping {name}", dst.display());
+            crate::diag!("warning: {}: no log, skipping {name}", dst.display());
             continue;
         }
         let log = ValLog::read(&dst)?;
         if log.points.is_empty() {
-            eprintln!("warning: {}: no validation rows yet, skipping {name}", dst.display());
+            crate::diag!("warning: {}: no validation rows yet, skipping {name}", dst.display());
             continue;
         }
         if val_steps.is_none() {
@@ -121,7 +121,7 @@ pub fn run(a: PlotAblationArgs, g: Globals) -> Result<()> {
             println!("wrote {}", p.display());
         }
         if !labels {
-            eprintln!("note: no TrueType font found (set RESTOREGRAD_FONT): the plots have no text");
+            crate::diag!("note: no TrueType font found (set RESTOREGRAD_FONT): the plots have no text");
         }
     }
     Ok(())

@@ -96,12 +96,12 @@ pub fn run(args: ScoreArgs, g: Globals) -> anyhow::Result<()> {
     let (jobs, mut failed) = plan(&args)?;
     if jobs.is_empty() {
         for f in &failed {
-            eprintln!("error: {}: {}", f.name, f.error);
+            crate::diag!("error: {}: {}", f.name, f.error);
         }
         bail!("nothing to score: no {} file matched a clean reference", args.enhanced.display());
     }
     for f in &failed {
-        eprintln!("error: {}: {}", f.name, f.error);
+        crate::diag!("error: {}: {}", f.name, f.error);
     }
 
     let pb = if g.quiet || jobs.len() < 2 {
@@ -120,15 +120,17 @@ pub fn run(args: ScoreArgs, g: Globals) -> anyhow::Result<()> {
         pb.set_message(job.name.clone());
         match score_job(job) {
             Ok((report, notes)) => {
-                if !g.quiet {
-                    for n in notes {
-                        pb.suspend(|| eprintln!("note: {}: {n}", job.name));
+                for n in notes {
+                    match n.strip_prefix("warning: ") {
+                        Some(w) => pb.suspend(|| crate::diag!("warning: {w}")),
+                        None if !g.quiet => pb.suspend(|| crate::diag!("note: {}: {n}", job.name)),
+                        None => {}
                     }
                 }
                 files.push(report);
             }
             Err(e) => {
-                pb.suspend(|| eprintln!("error: {}: {e:#}", job.name));
+                pb.suspend(|| crate::diag!("error: {}: {e:#}", job.name));
                 failed.push(Failure { name: job.name.clone(), error: format!("{e:#}") });
             }
         }
@@ -151,7 +153,7 @@ pub fn run(args: ScoreArgs, g: Globals) -> anyhow::Result<()> {
     if let Some(path) = &args.json {
         write_json_atomic(path, &report)?;
         if !g.quiet {
-            eprintln!("wrote {}", path.display());
+            crate::diag!("wrote {}", path.display());
         }
     }
     if !report.failed.is_empty() {
@@ -247,12 +249,44 @@ fn load(path: &Path) -> anyhow::Result<Vec<f32>> {
     Ok(crate::dsp::resample::resample(&mono, audio.sample_rate, RATE))
 }
 
-/// Scores one job; returns the report and notes worth telling the user (PESQ refusals).
+/// The delay searched for a warning, beyond the ±[`metrics::MAX_DELAY_MS`] that is aligned.
+const WARN_DELAY_SEARCH_MS: usize = 2_000;
+
+/// Refuses a silent file: every score against or of silence is meaningless (PESQ would even
+/// give the best score to a silent enhanced file).
+fn refuse_silence(path: &Path, x: &[f32], what: &str) -> anyhow::Result<()> {
+    if x.iter().all(|&v| v == 0.0) {
+        bail!("{}: the {what} is silent (every sample is zero); it cannot be scored", path.display());
+    }
+    Ok(())
+}
+
+/// A warning when `x` lines up with `clean` only at a delay beyond the aligned range: the
+/// scores are then those of misaligned signals.
+fn misalignment(clean: &[f32], x: &[f32], path: &Path) -> Option<String> {
+    let wide = metrics::align_delay(clean, x, RATE as usize * WARN_DELAY_SEARCH_MS / 1000);
+    let ms = wide as f64 * 1000.0 / RATE as f64;
+    (ms.abs() > metrics::MAX_DELAY_MS as f64).then(|| {
+        format!(
+            "{}: seems {} by {:.0} ms against the clean reference, beyond the ±{} ms that is aligned; its scores are not meaningful",
+            path.display(),
+            if ms > 0.0 { "late" } else { "early" },
+            ms.abs(),
+            metrics::MAX_DELAY_MS
+        )
+    })
+}
+
+/// Scores one job; returns the report and notes worth telling the user (PESQ refusals,
+/// misalignment warnings, the latter starting with "warning:").
 fn score_job(job: &Job) -> anyhow::Result<(FileReport, Vec<String>)> {
     let clean = load(&job.clean)?;
+    refuse_silence(&job.clean, &clean, "clean reference")?;
     let enhanced = load(&job.enhanced)?;
+    refuse_silence(&job.enhanced, &enhanced, "enhanced file")?;
     let mut notes = Vec::new();
-    let mut score = |what: &str, x: &[f32]| {
+    let mut score = |what: &str, x: &[f32], path: &Path| {
+        notes.extend(misalignment(&clean, x, path).map(|w| format!("warning: {w}")));
         let s = metrics::score_pair(&clean, x, RATE);
         if s.pesq.is_none() {
             let (c, e) = metrics::apply_delay(&clean, x, s.delay_samples);
@@ -261,9 +295,9 @@ fn score_job(job: &Job) -> anyhow::Result<(FileReport, Vec<String>)> {
         }
         s
     };
-    let scores = score("enhanced", &enhanced);
+    let scores = score("enhanced", &enhanced, &job.enhanced);
     let noisy_scores = match &job.noisy {
-        Some(p) => Some(score("noisy", &load(p)?)),
+        Some(p) => Some(score("noisy", &load(p)?, p)),
         None => None,
     };
     let report = FileReport {

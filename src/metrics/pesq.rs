@@ -20,9 +20,16 @@ pub enum PesqWbError {
     /// The `pesq` crate refused the pair (too short, or no utterance found).
     #[error("PESQ: {0}")]
     Pesq(#[from] pesq::PesqError),
-    /// A signal is empty or entirely silent.
+    /// Both signals are empty or entirely silent.
     #[error("PESQ: signal is empty or silent")]
     Silent,
+    /// The reference is silent (all zero at 16-bit after the joint peak scaling).
+    #[error("PESQ: the reference is silent")]
+    SilentReference,
+    /// The degraded signal is silent: the `pesq` crate would score it 4.64, the reference
+    /// Python package refuses it.
+    #[error("PESQ: the degraded signal is silent")]
+    SilentDegraded,
 }
 
 /// The only rate P.862.2 accepts.
@@ -32,7 +39,8 @@ pub const PESQ_WB_RATE: u32 = 16_000;
 ///
 /// `fs` is the rate of both signals; anything other than 16 kHz is resampled to 16 kHz first.
 /// PESQ does its own level and delay alignment. Errors when a signal is shorter than 0.25 s,
-/// silent, or contains no utterance.
+/// when either signal is silent (as the reference Python `pesq` package does), or when it
+/// contains no utterance.
 pub fn pesq_wb(reference: &[f32], degraded: &[f32], fs: u32) -> Result<f64, PesqWbError> {
     let (r, d): (Vec<f64>, Vec<f64>) = if fs == PESQ_WB_RATE {
         (reference.iter().map(|&v| v as f64).collect(), degraded.iter().map(|&v| v as f64).collect())
@@ -48,7 +56,15 @@ pub fn pesq_wb(reference: &[f32], degraded: &[f32], fs: u32) -> Result<f64, Pesq
     let to_pcm = |x: &[f64]| -> Vec<i16> {
         x.iter().map(|v| (v / peak * 32767.0).round().clamp(-32768.0, 32767.0) as i16).collect()
     };
-    let score = pesq::pesq_wb(&to_pcm(&r), &to_pcm(&d))?;
+    let (r, d) = (to_pcm(&r), to_pcm(&d));
+    // The joint peak is not zero, but one side alone may be: the ITU code then finds no utterance.
+    if r.iter().all(|&v| v == 0) {
+        return Err(PesqWbError::SilentReference);
+    }
+    if d.iter().all(|&v| v == 0) {
+        return Err(PesqWbError::SilentDegraded);
+    }
+    let score = pesq::pesq_wb(&r, &d)?;
     Ok(score as f64)
 }
 
@@ -60,6 +76,9 @@ mod tests {
     fn rejects_silence_and_short_input() {
         let z = vec![0.0f32; 32000];
         assert_eq!(pesq_wb(&z, &z, 16000), Err(PesqWbError::Silent));
+        let speech: Vec<f32> = (0..32000).map(|i| 0.5 * (i as f32 * 0.05).sin() * (i as f32 * 0.001).sin()).collect();
+        assert_eq!(pesq_wb(&speech, &z, 16000), Err(PesqWbError::SilentDegraded));
+        assert_eq!(pesq_wb(&z, &speech, 16000), Err(PesqWbError::SilentReference));
         let short: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.1).sin()).collect();
         assert!(matches!(pesq_wb(&short, &short, 16000), Err(PesqWbError::Pesq(_))));
     }

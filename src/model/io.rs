@@ -98,9 +98,24 @@ pub fn load_model(dir: &Path, device: &Device) -> Result<(ModelConfig, RestoreGr
     if !weights.is_file() {
         return Err(ModelError::Io { path: weights, msg: "weights file not found".into() });
     }
-    let model = RestoreGrad::new(&cfg, device)
-        .try_load_file(&weights)
-        .map_err(|e| ModelError::Weights { path: weights.clone(), msg: e.to_string() })?;
+    let bad = |msg: String| ModelError::Weights { path: weights.clone(), msg };
+    if std::fs::metadata(&weights).is_ok_and(|m| m.len() == 0) {
+        return Err(bad("the weights file is empty (0 bytes)".into()));
+    }
+    let model = RestoreGrad::new(&cfg, device).try_load_file(&weights).map_err(|e| {
+        let msg = e.to_string();
+        // burn reports a short file as the raw io message "failed to fill whole buffer".
+        if msg.contains("fill whole buffer") || msg.to_lowercase().contains("eof") {
+            bad(format!("the weights file is truncated (it ends early: {msg})"))
+        } else {
+            bad(msg)
+        }
+    })?;
+    let nonfinite = nonfinite_weights(&model);
+    if nonfinite > 0 {
+        // Such a model outputs silence (or NaN) for every input, without any other error.
+        return Err(bad(format!("{nonfinite} weights are NaN or infinite (a damaged file or a diverged training run)")));
+    }
     Ok((cfg, model))
 }
 
@@ -121,6 +136,20 @@ pub fn load_embedded_model(device: &Device) -> Result<(ModelConfig, RestoreGrad)
     let record = burn::store::ModuleRecord::from_bytes(bytes).map_err(|e| bad(e.to_string()))?;
     let model = RestoreGrad::new(&cfg, device).try_load_record(record).map_err(|e| bad(e.to_string()))?;
     Ok((cfg, model))
+}
+
+/// The number of NaN or infinite values among a model's float parameters.
+fn nonfinite_weights(model: &RestoreGrad) -> usize {
+    struct Count(usize);
+    impl burn::module::ModuleVisitor for Count {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<D>>) {
+            let data = param.val().into_data();
+            self.0 += data.iter::<f32>().filter(|v| !v.is_finite()).count();
+        }
+    }
+    let mut count = Count(0);
+    model.visit(&mut count);
+    count.0
 }
 
 /// Loads the model folder `path`, or the shipped model when `None`: `$RESTOREGRAD_MODEL` if

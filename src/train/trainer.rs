@@ -232,14 +232,14 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
             ema_loaded.denoiser = ema_loaded.denoiser.with_context(&cfg, &device);
         }
         (model, ema_model) = (loaded, ema_loaded);
-        eprintln!("starting from the weights of {}", src.display());
+        crate::diag!("starting from the weights of {}", src.display());
     }
     if state.step >= opts.steps {
         println!("{}: already at step {} of {}", run.display(), state.step, opts.steps);
         return Ok(());
     }
 
-    eprintln!("loading training data from {} ...", opts.data.display());
+    crate::diag!("loading training data from {} ...", opts.data.display());
     let corpus = Arc::new(Corpus::load_train(
         &opts.data,
         opts.validation,
@@ -254,7 +254,7 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
         },
     )?);
     let val = ValidationSets::load(&opts.data, opts.val_per_snr, 4.0, opts.validation, opts.train_pairs)?;
-    eprintln!(
+    crate::diag!(
         "{} utterances, {} noises, {} pairs; validation {} mixtures + {} VoiceBank-DEMAND pairs",
         corpus.speech.len(), corpus.noise.len(), corpus.pairs.len(), val.mixtures.len(), val.vbdemand.len()
     );
