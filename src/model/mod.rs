@@ -10,6 +10,7 @@ pub mod loss;
 pub mod net;
 pub mod restoregrad;
 pub mod sampler;
+mod sampler_core;
 pub mod staggered;
 
 pub use config::{ModelConfig, Prediction, PriorMode, Renoise};

@@ -18,11 +18,11 @@
 //! The noise is the other input. The sequential sampler draws, per chunk, the start plane and
 //! then one re-noise plane per further step, and nothing else uses the generator; here each
 //! chunk draws those same planes, in the same order, when it enters the wavefront
-//! ([`Enhancer`]'s `draw_chunk_noise`, shared with the sequential sampler), so the generator
+//! ([`SamplerCore::draw_chunk_noise`], shared with the sequential sampler), so the generator
 //! yields identical numbers. The output therefore equals the sequential output up to the
 //! float rounding of a batched network call (tests check 1e-4), `S - 1` chunks later.
 //!
-//! With two samples per chunk ([`Enhancer::with_samples`]) each chunk takes two rows, z and
+//! With two samples per chunk ([`super::Enhancer::with_samples`]) each chunk takes two rows, z and
 //! −z, with their own GRU state rows (`[2, H]` per key, as the sequential sampler keeps them),
 //! and its output is their mean.
 //!
@@ -49,8 +49,7 @@ use std::collections::VecDeque;
 use burn::prelude::*;
 
 use super::net::time_embedding;
-use super::sampler::Enhancer;
-use super::ChunkDenoiser;
+use super::sampler_core::SamplerCore;
 use crate::dsp::Complex32;
 
 /// A chunk between its entry and its last reverse step.
@@ -84,7 +83,7 @@ enum Slot {
     Hole,
 }
 
-/// The staggered pipeline of one stream, owned by an [`Enhancer`] while staggering is on.
+/// The staggered pipeline of one stream, owned by an [`super::Enhancer`] while staggering is on.
 pub(super) struct Wavefront {
     /// S: the most steps a chunk runs; the delay is `S - 1` chunks.
     max_steps: usize,
@@ -125,7 +124,7 @@ impl Wavefront {
     ///
     /// # Panics
     /// If the chunk length changes within a stream (the batch needs one length).
-    pub(super) fn advance(&mut self, enh: &mut Enhancer, input: Option<(&[Complex32], usize)>, out: &mut [Complex32]) {
+    pub(super) fn advance(&mut self, enh: &mut SamplerCore, input: Option<(&[Complex32], usize)>, out: &mut [Complex32]) {
         let n_frames = out.len() / enh.n_bins();
         assert!(
             self.n_frames == 0 || self.n_frames == n_frames,
@@ -154,7 +153,7 @@ impl Wavefront {
 
     /// Uploads a chunk, draws all its noise and computes its start sample, as the sequential
     /// sampler does at the start of its chunk.
-    fn enter(&mut self, enh: &mut Enhancer, noisy: &[Complex32], steps: usize) {
+    fn enter(&mut self, enh: &mut SamplerCore, noisy: &[Complex32], steps: usize) {
         let y = enh.upload_chunks(noisy, 1); // [1,2,T,F]
         let history = enh.advance_history(&y);
         let [_, c, t, f] = y.dims();
@@ -168,15 +167,15 @@ impl Wavefront {
     }
 
     /// Runs the next step of every chunk in flight as one batch (oldest first): M rows per
-    /// chunk, one per sample ([`Enhancer::samples`]), so B = chunks × M.
-    fn step(&mut self, enh: &mut Enhancer) {
+    /// chunk, one per sample ([`SamplerCore::samples`]), so B = chunks × M.
+    fn step(&mut self, enh: &mut SamplerCore) {
         let rows: Vec<InFlight> = self.in_flight.drain(..).collect();
         let m = enh.samples();
         let b = rows.len() * m;
         let [_, c, t, f] = rows[0].y.dims();
         let h = enh.model.denoiser.hidden();
         let total = enh.schedule.train_steps() as f64;
-        // Per row: the step's time and six weights ([`Enhancer::step_weights`]), stored as six
+        // Per row: the step's time and six weights ([`SamplerCore::step_weights`]), stored as six
         // planes of B values so that one upload carries them all.
         let mut taus = Vec::with_capacity(b);
         let mut coef = vec![0f32; 6 * b];

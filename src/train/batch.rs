@@ -9,7 +9,7 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::data::{batch_rng, train_example, Corpus};
-use super::trainer::TrainOptions;
+use super::options::TrainOptions;
 use crate::dsp::stft::stft;
 use crate::model::config::ModelConfig;
 use crate::model::diffusion::Schedule;

@@ -4,7 +4,9 @@
 pub mod batch;
 pub mod data;
 pub mod ema;
+pub mod options;
 pub mod trainer;
 pub mod validate;
 
-pub use trainer::{export_checkpoint, train, TrainOptions};
+pub use options::TrainOptions;
+pub use trainer::{export_checkpoint, train};

@@ -5,7 +5,7 @@
 //! model folder with the best validation score so far).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,85 +19,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use super::batch::{spawn_loader, HostBatch};
-use super::data::{Corpus, Mixing, Validation, ValidationSets};
+use super::data::{Corpus, Mixing, ValidationSets};
 use super::ema;
+use super::options::TrainOptions;
 use super::validate::{score_noisy, score_set, ValScores};
 use crate::model::diffusion::Schedule;
 use crate::model::io::{load_config, save_model};
 use crate::model::restoregrad::{TrainBatch, TrainModel};
 use crate::model::{ModelConfig, RestoreGrad};
-
-/// Training options (saved as `train.json` in the run folder).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TrainOptions {
-    /// The shared data folder.
-    pub data: PathBuf,
-    /// Total optimiser steps of the run (the learning-rate schedule spans these).
-    pub steps: u64,
-    /// Seed of data order, diffusion draws and initialisation.
-    pub seed: u64,
-    /// Items per batch.
-    pub batch: usize,
-    /// Seconds per training segment.
-    pub segment_secs: f32,
-    /// Peak learning rate.
-    pub lr: f64,
-    /// Warm-up steps.
-    pub warmup: u64,
-    /// Gradient-norm clip.
-    pub clip: f32,
-    /// EMA decay per step.
-    pub ema_decay: f64,
-    /// Validate every this many steps.
-    pub val_every: u64,
-    /// Checkpoint every this many steps.
-    pub ckpt_every: u64,
-    /// Sampling steps used for validation.
-    pub val_sampling_steps: usize,
-    /// Mixtures per SNR in the validation set.
-    pub val_per_snr: usize,
-    /// Fraction of items drawn at the fast sampler's times (the rest uniform over [1, T]).
-    #[serde(default = "default_fast_fraction")]
-    pub fast_fraction: f32,
-    /// How many of the fast sampler's noisiest times those items use (6 = all; 3 = the times
-    /// of 1-3 step sampling).
-    #[serde(default = "default_fast_pool")]
-    pub fast_pool: usize,
-    /// A run folder whose last checkpoint (weights and EMA, not the optimiser) starts this run:
-    /// fine-tuning with a new loss or schedule. Its architecture must match the config.
-    #[serde(default)]
-    pub init_from: Option<PathBuf>,
-    /// What validation draws from (runs saved without the field validated on the test material).
-    #[serde(default)]
-    pub validation: Validation,
-    /// With holdout validation, how many of the real train pairs (the first, sorted) are
-    /// trained on instead of validated on.
-    #[serde(default)]
-    pub train_pairs: usize,
-    /// Probability that a training example is drawn from a real pair.
-    #[serde(default = "default_pair_fraction")]
-    pub pair_fraction: f32,
-    /// Probability that a real-pair example is remixed (its speech under a train noise, or its
-    /// noise under train speech) instead of cropped as recorded.
-    #[serde(default)]
-    pub pair_remix: f32,
-    /// Whether real-pair crops get the synthetic mixtures' random level.
-    #[serde(default)]
-    pub pair_level: bool,
-    /// Probability that a remixed real-pair example puts its speech under another pair's noise.
-    #[serde(default)]
-    pub pair_cross: f32,
-    /// Probability that a synthetic noise is stationary broadband noise with a random tilt.
-    #[serde(default)]
-    pub broadband_noise: f32,
-    /// Upper end of the synthetic mixtures' SNR range (dB).
-    #[serde(default = "default_snr_max_db")]
-    pub snr_max_db: f32,
-}
-
-fn default_snr_max_db() -> f32 {
-    super::data::DEFAULT_SNR_MAX_DB
-}
 
 /// The two VoiceBank-DEMAND CSV columns: empty when every real pair is trained on.
 fn vb_columns(val: &ValidationSets, vb: ValScores) -> String {
@@ -106,18 +35,6 @@ fn vb_columns(val: &ValidationSets, vb: ValScores) -> String {
     } else {
         format!("{:.3},{:.4}", vb.si_sdr, vb.estoi)
     }
-}
-
-fn default_pair_fraction() -> f32 {
-    super::data::DEFAULT_PAIR_FRACTION
-}
-
-fn default_fast_fraction() -> f32 {
-    0.5
-}
-
-fn default_fast_pool() -> usize {
-    6
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
