@@ -2,17 +2,16 @@
 //! restoregrad and RNNoise rows with positive real-time factors, the Markdown table and the plot
 //! are written, and the table is printed.
 
+mod common;
+
 use assert_cmd::Command;
-use burn::prelude::Device;
-use restoregrad::model::{save_model, ModelConfig, RestoreGrad};
 use serde_json::Value;
 
 #[test]
 fn quick_bench_writes_json_markdown_and_plot_with_rnnoise_beside_restoregrad() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model");
-    let cfg = ModelConfig::new().with_channels1(4).with_channels2(8).with_channels3(8).with_hidden(16).with_prior_channels(4);
-    save_model(&model, &cfg, &RestoreGrad::new(&cfg, &Device::flex()), Some("test model")).unwrap();
+    common::write_tiny_model(&model);
     let out = dir.path().join("results");
     let assert = Command::cargo_bin("restoregrad")
         .unwrap()

@@ -1,15 +1,14 @@
 //! `restoregrad enhance` end to end, with a small randomly initialised model (the shipped
 //! model's quality is measured by `scripts/evaluate.sh`, not here).
 
+mod common;
+
 use assert_cmd::Command;
-use burn::prelude::Device;
 use restoregrad::audio::{read_audio, write_wav, Audio, SampleFormat};
-use restoregrad::model::{save_model, ModelConfig, RestoreGrad};
 use std::path::Path;
 
 fn tiny_model(dir: &Path) {
-    let cfg = ModelConfig::new().with_channels1(4).with_channels2(8).with_channels3(8).with_hidden(16).with_prior_channels(4);
-    save_model(dir, &cfg, &RestoreGrad::new(&cfg, &Device::flex()), Some("test model")).unwrap();
+    common::write_tiny_model(dir);
 }
 
 fn fixture() -> Audio {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use restoregrad::audio::{read_audio, write_wav, Audio, SampleFormat};
+use restoregrad::model::ModelConfig;
 use restoregrad::{Model, PipelineBuilder};
 
 /// The noisy fixture (a real VoiceBank-DEMAND train pair, see tests/fixtures/ATTRIBUTION.md).
@@ -64,4 +65,9 @@ fn enhance_command_gives_the_golden_output() {
     let golden = read_audio(root().join(GOLDEN)).unwrap();
     let diff = max_diff(&read_audio(Path::new(&out)).unwrap().samples, &golden.samples);
     assert!(diff <= TOLERANCE, "enhance differs from the library pipeline by {diff}");
+}
+
+#[test]
+fn model_config_defaults_are_the_shipped_recipe() {
+    assert_eq!(ModelConfig::new(), Model::shipped().unwrap().config);
 }

@@ -8,7 +8,7 @@ use restoregrad::dsp::Complex32;
 use restoregrad::model::config::ModelConfig;
 use restoregrad::model::diffusion::Schedule;
 use restoregrad::model::restoregrad::{TrainBatch, TrainModel};
-use restoregrad::model::{load_model, save_model, ChunkDenoiser, Enhancer, Prediction, PriorMode, RestoreGrad};
+use restoregrad::model::{load_model, save_model, ChunkDenoiser, Enhancer, Prediction, PriorMode, Renoise, RestoreGrad};
 
 fn frames(n_frames: usize, n_bins: usize, seed: u32) -> Vec<Complex32> {
     let mut s = seed;
@@ -165,32 +165,19 @@ fn configs_written_before_clean_prediction_load_as_noise_prediction() {
     let obj = json.as_object_mut().unwrap();
     obj.remove("predict");
     obj.remove("speech_weight");
-    obj.remove("sampler_skip");
+    obj.remove("renoise");
+    obj.remove("band_hidden");
+    // A field of a dropped experiment: its no-op value still loads, any other is refused.
+    obj.insert("sampler_skip".into(), serde_json::json!(0));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.json");
     std::fs::write(&path, json.to_string()).unwrap();
     let cfg = restoregrad::model::io::load_config(&path).unwrap();
-    assert_eq!((cfg.predict, cfg.speech_weight, cfg.sampler_skip), (Prediction::Noise, 0.0, 0));
-}
-
-#[test]
-fn sampler_skip_moves_the_start_of_short_samplers_only() {
-    // With sampler_skip 1 a 1-step sampler starts from the second-noisiest fast time (a new
-    // output); 6 steps need all six times, so that sampler is unchanged.
-    let device = Device::flex();
-    let cfg = tiny_cfg(PriorMode::Standard);
-    let model = RestoreGrad::new(&cfg, &device);
-    let n_bins = cfg.n_fft / 2 + 1;
-    let input = frames(8, n_bins, 5);
-    let run = |skip: usize, steps: usize| {
-        let c = cfg.clone().with_sampler_skip(skip);
-        let mut out = vec![Complex32::new(0.0, 0.0); input.len()];
-        Enhancer::new(c, model.clone(), device.clone(), 3).process(&input, steps, &mut out);
-        out
-    };
-    assert_eq!(run(1, 6), run(0, 6));
-    assert_ne!(run(1, 1), run(0, 1));
-    assert_ne!(run(1, 1), run(2, 1));
+    assert_eq!((cfg.predict, cfg.speech_weight, cfg.renoise, cfg.band_hidden), (Prediction::Noise, 0.0, Renoise::Fresh, 0));
+    json.as_object_mut().unwrap().insert("sampler_skip".into(), serde_json::json!(1));
+    std::fs::write(&path, json.to_string()).unwrap();
+    let err = restoregrad::model::io::load_config(&path).unwrap_err().to_string();
+    assert!(err.contains("sampler_skip"), "{err}");
 }
 
 #[test]

@@ -18,16 +18,16 @@ pub struct ExportArgs {
     /// The model folder to write (config.json, weights.bpk; MODEL_CARD.md kept if present).
     #[arg(long)]
     pub out: PathBuf,
-    /// Write this `sampler_skip` into the model's config: the sampler skips that many of the
-    /// noisiest fast times (see `ModelConfig::sampler_skip`); the run's value (0) if unset.
-    #[arg(long, value_name = "K")]
-    pub sampler_skip: Option<usize>,
+    /// Write this re-noising between reverse steps into the model's config (`fresh` or
+    /// `reuse`; see `ModelConfig::renoise`); the run's own if unset.
+    #[arg(long, value_enum)]
+    pub renoise: Option<crate::model::Renoise>,
 }
 
 /// Runs `restoregrad export`.
 pub fn run(a: ExportArgs, g: Globals) -> anyhow::Result<()> {
     let device = parse_device("cpu").map_err(anyhow::Error::msg)?;
-    crate::train::export_checkpoint(&a.run, &a.checkpoint, &a.out, a.sampler_skip, &device)?;
+    crate::train::export_checkpoint(&a.run, &a.checkpoint, &a.out, a.renoise, &device)?;
     if !g.quiet {
         let (cfg, model) = crate::model::load_model(&a.out, &device)?;
         println!("wrote {}", a.out.display());

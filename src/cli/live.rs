@@ -46,10 +46,6 @@ pub struct LiveArgs {
     /// 24 ms + (C-1) x 8 ms at the model rate. At most 4096 ms (512 hops).
     #[arg(long, default_value_t = 16.0, value_parser = crate::cli::bounded_f64(1.0, MAX_CHUNK_MS, "ms"), allow_negative_numbers = true)]
     pub chunk_ms: f64,
-    /// Lookahead in milliseconds. Only 0 is supported: the denoiser is causal and recurrent, so
-    /// future frames cannot improve it; larger values are accepted and ignored with a warning.
-    #[arg(long, default_value_t = 0.0, value_parser = crate::cli::bounded_f64(0.0, MAX_CHUNK_MS, "ms"), allow_negative_numbers = true)]
-    pub lookahead_ms: f64,
     /// Remove at most this many dB of the noisy signal (mixes the noisy signal back in).
     #[arg(long, value_name = "DB", value_parser = crate::cli::bounded_f64(0.0, 1000.0, "dB"), allow_negative_numbers = true)]
     pub atten_lim_db: Option<f64>,
@@ -103,13 +99,6 @@ fn load_denoiser(args: &LiveArgs) -> anyhow::Result<(Box<dyn ChunkDenoiser>, cra
 }
 
 fn engine_config(args: &LiveArgs, stft: crate::dsp::stft::StftConfig) -> anyhow::Result<EngineConfig> {
-    if args.lookahead_ms != 0.0 {
-        tracing::warn!(
-            "--lookahead-ms {} ignored: the causal recurrent denoiser uses no lookahead (only 0 is supported)",
-            args.lookahead_ms
-        );
-        crate::diag!("warning: --lookahead-ms is not supported beyond 0 (causal model); ignoring it");
-    }
     // Clap bounded the milliseconds; a model with a hop shorter than 8 ms could still ask for
     // more frames than the bound.
     let frames = StreamerConfig::chunk_frames_for_ms(&stft, args.chunk_ms as f32);

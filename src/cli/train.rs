@@ -68,17 +68,17 @@ pub struct TrainArgs {
     #[arg(long)]
     pub gamma: Option<f64>,
     /// k: weight of loud (speech) bins in the clean-estimate loss, 1 + k·|x0|²/mean|x0|².
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = ModelConfig::new().speech_weight)]
     pub speech_weight: f64,
     /// μ: weight of a compressed-magnitude term in the clean-estimate loss (0 = none).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = ModelConfig::new().mag_weight)]
     pub mag_weight: f64,
     /// a: weight of magnitude errors below the clean magnitude (over-suppression) against
     /// errors above it (1 = symmetric).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = ModelConfig::new().under_weight)]
     pub under_weight: f64,
     /// ν: weight of a differentiable 1 − ESTOI term on the clean estimate (0 = none).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = ModelConfig::new().estoi_weight)]
     pub estoi_weight: f64,
     /// Start from another run's last checkpoint (fine-tuning): its config (architecture, prior,
     /// compression) is kept, and only the loss weights given here change.

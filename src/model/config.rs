@@ -77,7 +77,10 @@ pub enum Renoise {
     Reuse,
 }
 
-/// Everything needed to rebuild a model.
+/// Everything needed to rebuild a model. The defaults are the shipped model's config
+/// (`models/default/config.json`; a test holds them together). Config files written before a
+/// field existed get that field's old meaning from [`crate::model::io::load_config`], not
+/// these defaults.
 #[derive(Config, Debug, PartialEq)]
 pub struct ModelConfig {
     /// Always [`MODEL_FORMAT`].
@@ -99,7 +102,7 @@ pub struct ModelConfig {
     #[config(default = 0.5)]
     pub compress_alpha: f64,
     /// Magnitude compression gain β.
-    #[config(default = 0.15)]
+    #[config(default = 2.0)]
     pub compress_beta: f64,
     /// Encoder channels, stage 1 (each stage halves the frequency axis).
     #[config(default = 16)]
@@ -139,11 +142,11 @@ pub struct ModelConfig {
     #[config(default = 0.035)]
     pub beta_end: f64,
     /// Which prior.
-    #[config(default = "PriorMode::Learned")]
+    #[config(default = "PriorMode::Standard")]
     pub prior: PriorMode,
-    /// What the denoiser predicts. The default is `noise` so that configs written before the
-    /// field existed keep their meaning; `restoregrad train` writes `clean` unless told otherwise.
-    #[config(default = "Prediction::Noise")]
+    /// What the denoiser predicts. (A config file without the field means `noise`, what the
+    /// models before it used: [`crate::model::io::load_config`] fills that in.)
+    #[config(default = "Prediction::Clean")]
     pub predict: Prediction,
     /// Lower clamp of predicted log-variances. It bounds the Mahalanobis weight 1/σ² of L_DM:
     /// CDiffuSE's combined-noise target also holds the (y − x0) part, which is not scaled by
@@ -165,36 +168,28 @@ pub struct ModelConfig {
     pub lambda: f64,
     /// γ: weight of an auxiliary clean-estimate loss on x̂0 (0 gives the paper's loss exactly).
     /// The compressed spectra are small (mean x0² ≈ 0.004), so it needs a large weight to count.
-    #[config(default = 30.0)]
+    #[config(default = 100.0)]
     pub gamma: f64,
     /// k: how much the clean-estimate loss weights bins by their clean power (0 = plain MSE;
     /// see [`crate::model::loss::clean_loss`]). Training only.
-    #[config(default = 0.0)]
+    #[config(default = 1.0)]
     pub speech_weight: f64,
     /// μ: weight (inside γ) of a compressed-magnitude term ‖|x̂0| − |x0|‖² added to the
     /// clean-estimate loss (0 = none; see [`crate::model::loss::magnitude_loss`]). Training only.
-    #[config(default = 0.0)]
+    #[config(default = 4.0)]
     pub mag_weight: f64,
     /// a: how much more the magnitude term charges an estimate below the clean magnitude than
     /// one above it (1 = symmetric; see [`crate::model::loss::magnitude_loss`]). Training only.
-    #[config(default = 1.0)]
+    #[config(default = 0.5)]
     pub under_weight: f64,
     /// ν: weight (inside γ) of a differentiable 1 − ESTOI term on x̂0 (0 = none; see
     /// [`crate::model::loss::estoi_loss`]). Training only.
-    #[config(default = 0.0)]
+    #[config(default = 4.0)]
     pub estoi_weight: f64,
     /// Past frames of the noisy input y that a causal convolution beside the first encoder
     /// layer sees (0 = none: time enters only through the GRU).
-    #[config(default = 0)]
+    #[config(default = 3)]
     pub y_context: usize,
-    /// How many of the fast schedule's noisiest times the sampler skips: an N-step sampler runs
-    /// the fast times `k..k + N` (noisiest first) with `k = min(sampler_skip, 6 − N)`, so every
-    /// step count stays available. 0 is CDiffuSE's N noisiest times. Why: a model trained on the
-    /// 3 noisiest times (`--fast-pool 3`) can denoise well enough from the second, whose start
-    /// carries less noise (the shipped model: +0.002 ESTOI at 1 step on held-out mixtures,
-    /// +0.07 PESQ at 2 steps; docs/training/antithetic.md). Inference only.
-    #[config(default = 0)]
-    pub sampler_skip: usize,
     /// How multi-step sampling re-noises between steps. Inference only.
     #[config(default = "Renoise::Fresh")]
     pub renoise: Renoise,

@@ -103,18 +103,6 @@ impl Schedule {
         0.5 * (lo + hi)
     }
 
-    /// The descending fractional times of a `steps`-step sampler (1..=6) that skips the `skip`
-    /// noisiest fast times where it can: the fast times `k..k + steps` with
-    /// `k = min(skip, 6 − steps)` ([`super::config::ModelConfig::sampler_skip`]).
-    pub fn sampler_times(&self, steps: usize, skip: usize) -> Result<Vec<f64>, String> {
-        let all = self.sampling_times(FAST_BETAS.len())?;
-        if !(1..=all.len()).contains(&steps) {
-            return Err(format!("steps must be 1..={}, got {steps}", all.len()));
-        }
-        let k = skip.min(all.len() - steps);
-        Ok(all[k..k + steps].to_vec())
-    }
-
     /// The descending fractional times of an `steps`-step sampler (1..=6): the noisiest `steps`
     /// entries of CDiffuSE's fast schedule, mapped to training times by matching ᾱ.
     pub fn sampling_times(&self, steps: usize) -> Result<Vec<f64>, String> {
@@ -161,20 +149,5 @@ mod tests {
         let expected: f64 = FAST_BETAS.iter().map(|b| 1.0 - b).product();
         assert!((s.alpha_bar(t6[0]) - expected).abs() < 1e-9);
         assert!(s.sampling_times(0).is_err() && s.sampling_times(7).is_err());
-    }
-
-    #[test]
-    fn sampler_times_skip_the_noisiest_where_they_can() {
-        let s = Schedule::new(50, 1e-4, 0.035);
-        let t6 = s.sampling_times(6).unwrap();
-        for steps in 1..=6 {
-            assert_eq!(s.sampler_times(steps, 0).unwrap(), s.sampling_times(steps).unwrap());
-        }
-        assert_eq!(s.sampler_times(1, 1).unwrap(), vec![t6[1]]);
-        assert_eq!(s.sampler_times(3, 1).unwrap(), t6[1..4].to_vec());
-        // Six steps need every time; five with skip 2 start at the second.
-        assert_eq!(s.sampler_times(6, 1).unwrap(), t6);
-        assert_eq!(s.sampler_times(5, 2).unwrap(), t6[1..].to_vec());
-        assert!(s.sampler_times(0, 1).is_err() && s.sampler_times(7, 0).is_err());
     }
 }

@@ -75,10 +75,16 @@ pub fn load_config(path: &Path) -> Result<ModelConfig, ModelError> {
 fn parse_config(text: &str, path: &Path) -> Result<ModelConfig, ModelError> {
     let bad = |msg: String| ModelError::Config { path: path.to_path_buf(), msg };
     let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    // A field of an experiment that was not kept (every shipped config holds 0, its no-op).
+    if let Some(obj) = value.as_object_mut() {
+        if obj.remove("sampler_skip").is_some_and(|v| v != serde_json::json!(0)) {
+            return Err(bad("sampler_skip is no longer supported; set it to 0".into()));
+        }
+    }
     // Fields added after the first models were written; a config without them means what those
     // models did (burn's Config derive does not apply its defaults when deserialising).
     if let Some(obj) = value.as_object_mut() {
-        for (key, default) in [("predict", serde_json::json!("noise")), ("speech_weight", serde_json::json!(0.0)), ("mag_weight", serde_json::json!(0.0)), ("under_weight", serde_json::json!(1.0)), ("estoi_weight", serde_json::json!(0.0)), ("y_context", serde_json::json!(0)), ("sampler_skip", serde_json::json!(0)), ("renoise", serde_json::json!("fresh")), ("band_hidden", serde_json::json!(0))] {
+        for (key, default) in [("predict", serde_json::json!("noise")), ("speech_weight", serde_json::json!(0.0)), ("mag_weight", serde_json::json!(0.0)), ("under_weight", serde_json::json!(1.0)), ("estoi_weight", serde_json::json!(0.0)), ("y_context", serde_json::json!(0)), ("renoise", serde_json::json!("fresh")), ("band_hidden", serde_json::json!(0))] {
             obj.entry(key).or_insert(default);
         }
     }

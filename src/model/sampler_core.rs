@@ -69,7 +69,7 @@ impl SamplerCore {
     /// A fresh stream over `model` with sampling seed `seed` and `samples` samples per chunk.
     pub(super) fn new(cfg: ModelConfig, model: RestoreGrad, device: Device, seed: u64, samples: usize) -> Self {
         let schedule = Schedule::new(cfg.train_steps, cfg.beta_start, cfg.beta_end);
-        let times = (1..=6).map(|s| (s, schedule.sampler_times(s, cfg.sampler_skip).expect("1..=6"))).collect();
+        let times = (1..=6).map(|s| (s, schedule.sampling_times(s).expect("1..=6"))).collect();
         Self {
             model,
             cfg,

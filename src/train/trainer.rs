@@ -260,11 +260,12 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
 
 /// Writes the EMA weights of a run's checkpoint (`which` = "last"), its best validation model
 /// ("best") or the raw, non-averaged weights of its checkpoint ("raw") as a model folder;
-/// `sampler_skip` replaces the run's [`ModelConfig::sampler_skip`] when given.
-pub fn export_checkpoint(run: &Path, which: &str, out: &Path, sampler_skip: Option<usize>, device: &Device) -> Result<()> {
+/// `renoise` replaces the run's [`ModelConfig::renoise`] when given (the sampler chosen on
+/// validation with `eval --renoise`).
+pub fn export_checkpoint(run: &Path, which: &str, out: &Path, renoise: Option<crate::model::Renoise>, device: &Device) -> Result<()> {
     let mut cfg = load_config(&run.join("config.json"))?;
-    if let Some(k) = sampler_skip {
-        cfg.sampler_skip = k;
+    if let Some(r) = renoise {
+        cfg.renoise = r;
     }
     let weights = match which {
         "best" => run.join("best").join(crate::model::io::WEIGHTS_FILE),

@@ -5,9 +5,18 @@ use restoregrad::model::config::ModelConfig;
 use restoregrad::model::PriorMode;
 
 /// A model small enough to build and run in milliseconds (64-point STFT, 32 bins), with two
-/// frames of y context so that the streaming tests carry its history too.
+/// frames of y context so that the streaming tests carry its history too. Noise prediction and
+/// plain losses at the original data scale: a fresh clean-prediction model is the identity,
+/// which would make "the model changes the signal" checks vacuous.
 pub fn tiny_cfg(prior: PriorMode) -> ModelConfig {
     ModelConfig::new()
+        .with_predict(restoregrad::model::Prediction::Noise)
+        .with_compress_beta(0.15)
+        .with_gamma(30.0)
+        .with_speech_weight(0.0)
+        .with_mag_weight(0.0)
+        .with_under_weight(1.0)
+        .with_estoi_weight(0.0)
         .with_n_fft(64)
         .with_hop(16)
         .with_n_freq(32)
@@ -57,4 +66,12 @@ pub fn write_tiny_corpus(dir: &std::path::Path) {
     put("vbdemand/clean/p287_001.wav".into(), "clean", tone(0.07, 20_000));
     put("vbdemand/noisy/p287_001.wav".into(), "noisy", tone(0.07, 20_000).iter().zip(noise_signal(20_000, 9)).map(|(s, n)| s + 0.3 * n).collect());
     std::fs::write(dir.join("manifest.csv"), rows.join("\n") + "\n").unwrap();
+}
+
+/// Writes a model folder with the shipped STFT geometry but tiny, randomly initialised layers
+/// (noise prediction, so its output is not the identity): what CLI tests load with `--model`.
+pub fn write_tiny_model(dir: &std::path::Path) {
+    let cfg = tiny_cfg(PriorMode::Learned).with_n_fft(512).with_hop(128).with_n_freq(256).with_y_context(0);
+    let model = restoregrad::model::RestoreGrad::new(&cfg, &burn::prelude::Device::flex());
+    restoregrad::model::save_model(dir, &cfg, &model, Some("test model")).unwrap();
 }
