@@ -1,5 +1,10 @@
 //! `restoregrad enhance`: enhance audio files with the shipped (or a given) model.
 //!
+//! The run is planned first ([`plan`]): folders expanded, outputs classified, collisions
+//! refused, all before any folder is created or audio read. Files then run on `--jobs` workers
+//! ([`file`]), temp files and created folders are removed on SIGINT/SIGTERM or failure
+//! ([`cleanup`]), and a summary is printed ([`summary`]).
+//!
 //! Each file is decoded in blocks, each channel is resampled to 16 kHz, streamed through its own
 //! [`Streamer`] (the same core as the live engine) and resampled back, and the output is written
 //! through an atomic WAV writer. Memory stays bounded whatever the file length; the resampling
@@ -11,31 +16,49 @@
 //! burn-in, run side by side as one batch per model call, then stitched. Same length and
 //! alignment; the output is close to the streaming one (a test measures how close).
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::Globals;
-use crate::audio::{ensure_distinct, AudioReader, SampleFormat, WavWriter};
-use crate::engine::segments::{enhance_segments_16k, SegmentConfig};
-use crate::engine::{Aligner, Pipeline, StreamerConfig};
-use crate::model::{load_model_or_default, parse_device, ChunkDenoiser, Enhancer, ModelConfig, RestoreGrad};
-use crate::MODEL_RATE;
+use crate::engine::segments::SegmentConfig;
+use crate::model::{load_model_or_default, parse_device};
+use file::Engine;
+use plan::{Job, Output};
+use summary::Outcome;
+
+pub mod cleanup;
+pub mod file;
+pub mod plan;
+pub mod summary;
 
 /// Arguments of `restoregrad enhance`.
 #[derive(clap::Args, Debug)]
 pub struct EnhanceArgs {
-    /// Input audio files (WAV, FLAC, MP3, OGG/Vorbis; any rate 8-192 kHz; any channel count).
+    /// Input audio files (WAV, FLAC, MP3, OGG/Vorbis; any rate 8-192 kHz; any channel count),
+    /// folders (searched recursively for .wav/.flac/.mp3/.ogg), or `-` for a WAV on stdin.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Output file (one input only).
+    /// Output file (one input only): a new or existing .wav (replaced atomically), `-` for a
+    /// WAV stream on stdout, or an existing character device or pipe (written in place).
     #[arg(short = 'o', long, conflicts_with = "out_dir")]
     pub output: Option<PathBuf>,
-    /// Output folder: each input is written there as STEM.wav.
+    /// Output folder: each input file is written there as STEM.wav, a folder's files under the
+    /// same relative paths. Inputs that would share an output are refused before any work.
     #[arg(long, required_unless_present = "output")]
     pub out_dir: Option<PathBuf>,
+    /// Files enhanced in parallel (default: one per core; each gets cores/N compute threads).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
+    pub jobs: Option<usize>,
+    /// Print a machine-readable summary (per file: input, output, seconds, status, error) on
+    /// stdout instead of the summary line on stderr.
+    #[arg(long)]
+    pub json: bool,
     /// Reverse diffusion steps (1-6); the default is the shipped model's best on validation.
     #[arg(long, default_value_t = crate::engine::StreamerConfig::DEFAULT_STEPS)]
     pub steps: usize,
@@ -73,179 +96,120 @@ pub struct EnhanceArgs {
     pub rnnoise: bool,
 }
 
-/// Enhances one file into `output`; returns (audio seconds, processing seconds).
-fn enhance_file(
-    input: &Path,
-    output: &Path,
-    cfg: &ModelConfig,
-    model: &RestoreGrad,
-    args: &EnhanceArgs,
-    device: &burn::prelude::Device,
-    bar: &ProgressBar,
-) -> Result<(f64, f64)> {
-    ensure_distinct(input, output)?;
-    let started = Instant::now();
-    let mut reader = AudioReader::open(input)?;
-    let (rate, channels) = (reader.sample_rate(), reader.channels());
-    bar.set_length(reader.total_frames().unwrap_or(0));
-    bar.set_position(0);
-    let scfg = streamer_config(cfg, args);
-    scfg.validate().map_err(anyhow::Error::msg)?;
-    let block = 1 << 14;
-    let denoisers = (0..channels)
-        .map(|_| Box::new(Enhancer::new(cfg.clone(), model.clone(), device.clone(), args.seed).with_samples(args.samples.samples)) as Box<dyn ChunkDenoiser>)
-        .collect();
-    let mut pipeline = Pipeline::new(denoisers, scfg, rate, block)?;
-    let mut aligner = Aligner::new(pipeline.latency().total_out, channels);
-    let fmt = if args.float { SampleFormat::Float32 } else { SampleFormat::Pcm16 };
-    let mut writer = WavWriter::create(output, rate, channels, fmt)?;
-    let (mut interleaved, mut raw, mut aligned) = (Vec::with_capacity(block * channels), Vec::new(), Vec::new());
-    let mut frames_in = 0u64;
-    loop {
-        let n = reader.read_block(&mut interleaved, block)?;
-        if n == 0 {
-            break;
-        }
-        frames_in += n as u64;
-        pipeline.process(&interleaved, &mut raw);
-        aligner.push(&raw, frames_in, &mut aligned);
-        writer.write(&aligned)?;
-        raw.clear();
-        aligned.clear();
-        bar.set_position(frames_in);
-    }
-    if frames_in == 0 {
-        bail!("{}: zero-length audio", input.display());
-    }
-    pipeline.finish(&mut raw);
-    aligner.push(&raw, frames_in, &mut aligned);
-    writer.write(&aligned)?;
-    if aligner.written() != frames_in {
-        bail!("{}: internal error: wrote {} of {frames_in} frames", input.display(), aligner.written());
-    }
-    let report = writer.finish()?;
-    if report.clipped > 0 {
-        tracing::warn!("{}: {} samples clipped", output.display(), report.clipped);
-    }
-    Ok((frames_in as f64 / rate as f64, started.elapsed().as_secs_f64()))
-}
-
-/// The streamer settings the flags ask for.
-fn streamer_config(cfg: &ModelConfig, args: &EnhanceArgs) -> StreamerConfig {
-    StreamerConfig::default()
-        .with_stft(cfg.stft())
-        .with_chunk_frames(args.chunk_frames)
-        .with_steps(args.steps)
-        .with_atten_lim_db(args.atten_lim_db)
-}
-
-/// The batched segment path on one file (whole-file, per channel), written the same way.
-fn enhance_file_segments(
-    input: &Path,
-    output: &Path,
-    cfg: &ModelConfig,
-    model: &RestoreGrad,
-    args: &EnhanceArgs,
-    device: &burn::prelude::Device,
-) -> Result<(f64, f64)> {
-    ensure_distinct(input, output)?;
-    let started = Instant::now();
-    let audio = crate::audio::read_audio(input)?;
-    if audio.frames() == 0 {
-        bail!("{}: zero-length audio", input.display());
-    }
-    let scfg = streamer_config(cfg, args);
-    let seg = SegmentConfig::new(args.batch_segments).with_burn_in_frames(args.burn_in_frames);
-    let mut enh = Enhancer::new(cfg.clone(), model.clone(), device.clone(), args.seed).with_samples(args.samples.samples);
-    let rate = audio.sample_rate;
-    let chans = (0..audio.channels)
-        .map(|c| {
-            // Offline resampling is delay-compensated both ways, so the result stays aligned.
-            let x16 = crate::dsp::resample::resample(&audio.channel(c), rate, MODEL_RATE);
-            let y16 = enhance_segments_16k(&mut enh, &scfg, &seg, &x16)?;
-            let mut y = crate::dsp::resample::resample(&y16, MODEL_RATE, rate);
-            y.resize(audio.frames(), 0.0);
-            Ok(y)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let out = crate::audio::Audio::from_channels(rate, &chans);
-    let fmt = if args.float { SampleFormat::Float32 } else { SampleFormat::Pcm16 };
-    let report = crate::audio::write_wav(output, &out, fmt)?;
-    if report.clipped > 0 {
-        tracing::warn!("{}: {} samples clipped", output.display(), report.clipped);
-    }
-    Ok((audio.duration_secs(), started.elapsed().as_secs_f64()))
-}
-
-/// RNNoise on one file (whole-file, per channel), written the same way.
-fn rnnoise_file(input: &Path, output: &Path, args: &EnhanceArgs) -> Result<(f64, f64)> {
-    ensure_distinct(input, output)?;
-    let started = Instant::now();
-    let audio = crate::audio::read_audio(input)?;
-    let chans = (0..audio.channels)
-        .map(|c| crate::bench::rnnoise::rnnoise_enhance(&audio.channel(c), audio.sample_rate).map(|(y, _)| y))
-        .collect::<Result<Vec<_>>>()?;
-    let out = crate::audio::Audio::from_channels(audio.sample_rate, &chans);
-    let fmt = if args.float { SampleFormat::Float32 } else { SampleFormat::Pcm16 };
-    crate::audio::write_wav(output, &out, fmt)?;
-    Ok((audio.duration_secs(), started.elapsed().as_secs_f64()))
-}
-
-fn output_for(input: &Path, args: &EnhanceArgs) -> PathBuf {
-    match (&args.output, &args.out_dir) {
-        (Some(o), _) => o.clone(),
-        (None, Some(dir)) => dir.join(format!("{}.wav", input.file_stem().unwrap_or_default().to_string_lossy())),
-        (None, None) => unreachable!("clap requires -o or --out-dir"),
-    }
-}
-
 /// Runs `restoregrad enhance`.
 pub fn run(args: EnhanceArgs, g: Globals) -> Result<()> {
-    if args.output.is_some() && args.inputs.len() > 1 {
-        bail!("-o takes one input; use --out-dir for {} inputs", args.inputs.len());
+    if args.json && args.output.as_deref() == Some(Path::new("-")) {
+        bail!("--json and -o - both write to stdout; choose one");
     }
     if !(1..=6).contains(&args.steps) {
         bail!("--steps must be 1..=6, got {}", args.steps);
     }
-    if let Some(dir) = &args.out_dir {
-        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create output folder", dir.display()))?;
+    // Everything that can be refused is refused before a folder is created or a file read.
+    let jobs = plan::plan(&args.inputs, args.output.as_deref(), args.out_dir.as_deref())?;
+    let engine = if args.rnnoise {
+        Engine::Rnnoise
+    } else {
+        let device = parse_device(&args.device).map_err(anyhow::Error::msg)?;
+        let (cfg, model) = load_model_or_default(args.model.as_deref(), &device)?;
+        Engine::Model(cfg, model, device)
+    };
+    cleanup::install_signal_handler();
+    for dir in output_folders(&jobs) {
+        if let Err(e) = cleanup::create_dir_all(&dir) {
+            cleanup::remove_created_dirs();
+            return Err(e);
+        }
     }
-    let device = parse_device(&args.device).map_err(anyhow::Error::msg)?;
-    let loaded = if args.rnnoise { None } else { Some(load_model_or_default(args.model.as_deref(), &device)?) };
+    let started = Instant::now();
+    let outcomes = run_jobs(&jobs, &engine, &args, g);
+    let wall = started.elapsed().as_secs_f64();
+    let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
+    if failed > 0 {
+        cleanup::remove_created_dirs();
+    }
+    if args.json {
+        let _ = writeln!(std::io::stdout().lock(), "{}", summary::json(&outcomes, wall));
+    } else if !g.quiet {
+        crate::diag!("{}", summary::line(&outcomes, wall));
+    }
+    if failed > 0 {
+        bail!("{failed} of {} files failed", outcomes.len());
+    }
+    Ok(())
+}
+
+/// The folders the atomic outputs go into.
+fn output_folders(jobs: &[Job]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = jobs
+        .iter()
+        .filter_map(|j| match &j.output {
+            Output::Atomic(p) => p.parent().map(Path::to_path_buf),
+            _ => None,
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+/// `--jobs` workers (at most one per file) and rayon threads per worker, so that together they
+/// use the cores without oversubscribing them.
+fn workers_and_threads(args: &EnhanceArgs, files: usize) -> (usize, usize) {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let workers = args.jobs.unwrap_or(cores).clamp(1, files.max(1));
+    (workers, (cores / workers).max(1))
+}
+
+/// Runs every job on the workers; outcomes in job order. Errors are printed as they happen.
+fn run_jobs(jobs: &[Job], engine: &Engine, args: &EnhanceArgs, g: Globals) -> Vec<Outcome> {
+    let (workers, threads) = workers_and_threads(args, jobs.len());
     let multi = MultiProgress::new();
     if g.quiet {
         multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let batch = multi.add(ProgressBar::new(args.inputs.len() as u64));
-    batch.set_style(ProgressStyle::with_template("files {bar:30} {pos}/{len} {msg}").expect("template"));
-    let file_bar = multi.add(ProgressBar::new(0));
-    file_bar.set_style(ProgressStyle::with_template("      {bar:30} {percent:>3}% {wide_msg}").expect("template"));
-    let mut failed = 0;
-    for input in &args.inputs {
-        let output = output_for(input, &args);
-        file_bar.set_message(input.display().to_string());
-        let result = match &loaded {
-            Some((cfg, model)) if args.batch_segments > 0 => enhance_file_segments(input, &output, cfg, model, &args, &device),
-            Some((cfg, model)) => enhance_file(input, &output, cfg, model, &args, &device, &file_bar),
-            None => rnnoise_file(input, &output, &args),
-        };
-        match result {
-            Ok((secs, took)) => {
-                if g.verbose > 0 {
-                    multi.suspend(|| crate::diag!("{}: {secs:.2} s of audio in {took:.2} s (RTF {:.3})", output.display(), took / secs.max(1e-9)));
+    let batch = multi.add(ProgressBar::new(jobs.len() as u64));
+    batch.set_style(ProgressStyle::with_template("files {bar:30} {pos}/{len} [{elapsed}<{eta}] {msg}").expect("template"));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; jobs.len()]);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let (engine, bar) = (engine.clone(), multi.add(ProgressBar::new(0)));
+            bar.set_style(ProgressStyle::with_template("      {bar:30} {percent:>3}% {wide_msg}").expect("template"));
+            let (next, results, multi, batch) = (&next, &results, &multi, &batch);
+            s.spawn(move || {
+                let work = || {
+                    while let Some(job) = jobs.get(next.fetch_add(1, Ordering::SeqCst)) {
+                        bar.set_message(job.shown_in.clone());
+                        let outcome = run_one(job, &engine, args, &bar, multi);
+                        let i = jobs.iter().position(|j| std::ptr::eq(j, job)).expect("job from the list");
+                        results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
+                        batch.inc(1);
+                    }
+                    bar.finish_and_clear();
+                };
+                // burn's Flex backend runs on the current rayon pool: one pool per worker.
+                if crate::bench::with_threads(threads, work).is_err() {
+                    tracing::warn!("cannot build a thread pool; running on the global one");
                 }
-            }
-            Err(e) => {
-                failed += 1;
-                multi.suspend(|| crate::diag!("error: {}: {e:#}", input.display()));
-            }
+            });
         }
-        batch.inc(1);
-    }
-    file_bar.finish_and_clear();
+    });
     batch.finish_and_clear();
-    if failed > 0 {
-        bail!("{failed} of {} files failed", args.inputs.len());
-    }
-    Ok(())
+    results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().map(|o| o.expect("every job ran")).collect()
+}
+
+/// One job, timed, its error printed.
+fn run_one(job: &Job, engine: &Engine, args: &EnhanceArgs, bar: &ProgressBar, multi: &MultiProgress) -> Outcome {
+    let started = Instant::now();
+    let result = file::run_job(job, engine, args, bar);
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let (seconds, error) = match result {
+        Ok(secs) => (secs, None),
+        Err(e) => {
+            let msg = format!("{e:#}");
+            multi.suspend(|| crate::diag!("error: {}: {msg}", job.shown_in));
+            (0.0, Some(msg))
+        }
+    };
+    Outcome { input: job.shown_in.clone(), output: job.shown_out.clone(), seconds, wall_seconds, status: if error.is_some() { "error" } else { "ok" }, error }
 }
