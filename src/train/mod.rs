@@ -7,4 +7,4 @@ pub mod ema;
 pub mod trainer;
 pub mod validate;
 
-pub use trainer::{export_checkpoint, train, TrainOptions};
+pub use trainer::{export_checkpoint, recorded_steps, train, TrainOptions};
