@@ -93,6 +93,9 @@ fn outputs_are_wav_files_devices_or_pipes_and_nothing_else() {
     let bytes = reader.join().unwrap();
     let piped = hound::WavReader::new(std::io::Cursor::new(bytes)).unwrap();
     assert_eq!(piped.duration(), 8000);
+    // /dev/stdout is a link to a pipe here: written through it.
+    let a = enhance(&model, &["-q", "-o", "/dev/stdout"]).arg(&input).assert().success();
+    assert_eq!(hound::WavReader::new(std::io::Cursor::new(a.get_output().stdout.clone())).unwrap().duration(), 8000);
     let (target, link) = (d.join("target.wav"), d.join("link.wav"));
     std::fs::write(&target, b"old").unwrap();
     std::os::unix::fs::symlink(&target, &link).unwrap();

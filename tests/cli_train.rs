@@ -97,7 +97,7 @@ fn resume_refuses_a_smaller_total_says_where_it_resumes_and_ctrl_c_exits_130() {
     let (data, out) = (dir.path().join("data"), dir.path().join("run"));
     common::write_tiny_corpus(&data);
     // A long run, interrupted once it is training (its log has a step row): checkpoint, exit 130.
-    let mut child = tiny_train(&data, &out).args(["-q", "--steps", "100000", "--ckpt-every", "100000"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = tiny_train(&data, &out).args(["-q", "--steps", "100000", "--ckpt-every", "100000"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let started = std::time::Instant::now();
     while !std::fs::read_to_string(out.join("log.csv")).unwrap_or_default().lines().any(|l| l.starts_with("25,")) {
         assert!(started.elapsed().as_secs() < 120, "training did not start");

@@ -178,10 +178,11 @@ fn run_jobs(jobs: &[Job], engine: &Engine, args: &EnhanceArgs, g: Globals) -> Ve
             let (next, results, multi, batch) = (&next, &results, &multi, &batch);
             s.spawn(move || {
                 let work = || {
-                    while let Some(job) = jobs.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(job) = jobs.get(i) else { break };
                         bar.set_message(job.shown_in.clone());
                         let outcome = run_one(job, &engine, args, &bar, multi);
-                        let i = jobs.iter().position(|j| std::ptr::eq(j, job)).expect("job from the list");
                         results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
                         batch.inc(1);
                     }

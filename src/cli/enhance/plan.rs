@@ -147,10 +147,14 @@ pub fn classify(path: &Path, check_ext: bool) -> Result<Output> {
         Ok(m) => m,
     };
     if meta.file_type().is_symlink() {
+        let meta = std::fs::metadata(path).with_context(|| format!("{shown}: a symbolic link to a missing file"))?;
+        if !meta.is_file() {
+            // A device or pipe behind a link (`/dev/stdout`) is opened through the link.
+            return classify_existing(path, path, &meta.file_type(), check_ext);
+        }
         // Write through the link, keeping it (a rename onto the link would replace it).
-        let target = std::fs::canonicalize(path).with_context(|| format!("{shown}: a symbolic link to a missing file"))?;
-        let meta = std::fs::metadata(&target).with_context(|| format!("{shown}: cannot inspect the output"))?;
-        return classify_existing(path, &target, &meta.file_type(), check_ext);
+        let target = std::fs::canonicalize(path).with_context(|| format!("{shown}: cannot resolve the link"))?;
+        return wav_file(path, &target, check_ext);
     }
     classify_existing(path, path, &meta.file_type(), check_ext)
 }
