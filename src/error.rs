@@ -16,3 +16,9 @@ pub enum Error {
     #[error("{0}")]
     Setting(String),
 }
+
+/// A long job stopped by SIGINT/SIGTERM after saving what it could (the message says what);
+/// the command line exits 130 on it.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: {0}")]
+pub struct Interrupted(pub String);

@@ -63,7 +63,7 @@ pub mod report;
 pub mod train;
 
 pub use engine::pipeline::{Aligner, Latency, Pipeline, PipelineBuilder};
-pub use error::Error;
+pub use error::{Error, Interrupted};
 pub use model::Model;
 
 /// The sample rate the model runs at.

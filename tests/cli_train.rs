@@ -1,6 +1,8 @@
 //! `restoregrad train --init-from` and the real-pair options: checked before any data is read, so
 //! these run without ../shared.
 
+mod common;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::Path;
@@ -77,4 +79,45 @@ fn real_pair_options_are_checked_before_any_data_is_read() {
     train(&["--pair-cross", "2"], &src, &out).failure().stderr(predicate::str::contains("--pair-cross must be in 0..=1"));
     train(&["--broadband-noise", "1.5"], &src, &out).failure().stderr(predicate::str::contains("--broadband-noise must be in 0..=1"));
     assert!(!out.exists(), "no run folder for a refused start");
+}
+
+/// `train` on the generated tiny corpus, small and fast.
+fn tiny_train(data: &Path, out: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("restoregrad"));
+    c.args(["train", "--batch", "2", "--segment-secs", "0.25", "--hidden", "16", "--val-per-snr", "1", "--val-every", "100000", "--train-pairs", "1", "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(out);
+    c
+}
+
+#[test]
+fn resume_refuses_a_smaller_total_says_where_it_resumes_and_ctrl_c_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, out) = (dir.path().join("data"), dir.path().join("run"));
+    common::write_tiny_corpus(&data);
+    // A long run, interrupted once it is training (its log has a step row): checkpoint, exit 130.
+    let child = tiny_train(&data, &out).args(["-q", "--steps", "100000", "--ckpt-every", "100000"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(out.join("log.csv")).unwrap_or_default().lines().any(|l| l.starts_with("25,")) {
+        assert!(started.elapsed().as_secs() < 120, "training did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted: checkpoint saved at step"), "{err}");
+    // Below the recorded total: refused, naming both numbers.
+    let low = tiny_train(&data, &out).args(["--resume", "--steps", "10"]).output().unwrap();
+    let err = String::from_utf8_lossy(&low.stderr);
+    assert_eq!(low.status.code(), Some(1), "{err}");
+    assert!(err.contains("--steps 10 is below the run's recorded total of 100000 steps"), "{err}");
+    // Resumed without --steps: the recorded total, and a line saying where it resumes.
+    let mut child = tiny_train(&data, &out).args(["--resume"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stderr.take().unwrap()), &mut first).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(first.starts_with(&format!("resuming {} at step ", out.display())) && first.trim_end().ends_with("of 100000"), "{first}");
 }

@@ -17,10 +17,12 @@
 mod error;
 mod reader;
 mod wav;
+mod stream;
 mod writer;
 
 pub use error::AudioError;
 pub use reader::{AudioReader, ReadReport};
+pub use stream::WavStreamWriter;
 pub use writer::{write_wav, SampleFormat, WavWriter, WriteReport};
 
 use std::path::Path;

@@ -144,6 +144,13 @@ impl WavWriter {
         &self.path
     }
 
+    /// The temporary file being written (hidden, `.NAME.XXXX.tmp` beside the target), until
+    /// [`finish`](Self::finish) renames it or an error removes it. A signal handler that must
+    /// end the process without running destructors removes this path itself.
+    pub fn temp_path(&self) -> Option<&Path> {
+        self.tmp.as_ref().map(|t| t.path())
+    }
+
     /// Samples outside `[-1, 1]` so far (clamped for PCM16).
     pub fn clipped(&self) -> usize {
         self.clipped
@@ -168,11 +175,7 @@ impl WavWriter {
                 SampleFormat::Pcm16 => {
                     for &x in samples {
                         let x = counted(x, &mut self.clipped, &mut self.nonfinite);
-                        w.write_sample(
-                            (x.clamp(-1.0, 1.0) * 32768.0)
-                                .round()
-                                .clamp(-32768.0, 32767.0) as i16,
-                        )?;
+                        w.write_sample(to_pcm16(x))?;
                     }
                 }
                 SampleFormat::Float32 => {
@@ -234,6 +237,11 @@ impl WavWriter {
     }
 }
 
+/// The 16-bit PCM value of a sample (clamped to `[-1, 1]`, scaled by 32768).
+pub(super) fn to_pcm16(x: f32) -> i16 {
+    (x.clamp(-1.0, 1.0) * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
 fn hound_err(path: &Path, e: hound::Error) -> AudioError {
     match e {
         hound::Error::IoError(e) => AudioError::io(path, "cannot write", e),
@@ -256,7 +264,7 @@ pub fn write_wav(
 }
 
 /// Counts a sample outside [-1, 1] as clipped and replaces a NaN/infinite one with 0.
-fn counted(x: f32, clipped: &mut usize, nonfinite: &mut usize) -> f32 {
+pub(super) fn counted(x: f32, clipped: &mut usize, nonfinite: &mut usize) -> f32 {
     if !x.is_finite() {
         *nonfinite += 1;
         return 0.0;

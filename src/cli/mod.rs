@@ -100,6 +100,10 @@ pub fn main() -> ExitCode {
     let result = run_guarded(move || run_command(cli.command, g));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<crate::error::Interrupted>().is_some() => {
+            diag!("{e:#}");
+            ExitCode::from(130)
+        }
         Err(e) => {
             diag!("error: {e:#}");
             ExitCode::FAILURE

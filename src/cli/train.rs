@@ -19,9 +19,10 @@ pub struct TrainArgs {
     /// Prior: learned (RestoreGrad), energy (PriorGrad-style) or standard (N(0, I)).
     #[arg(long, value_enum, default_value_t = PriorMode::Learned)]
     pub prior: PriorMode,
-    /// Total optimiser steps of the run (with --resume, may extend it).
-    #[arg(long, default_value_t = 20_000)]
-    pub steps: u64,
+    /// Total optimiser steps of the run [default: 20000]; with --resume, the run's recorded
+    /// total unless given, and only a larger total (extending it) is accepted.
+    #[arg(long)]
+    pub steps: Option<u64>,
     /// Continue the run in --out from its last checkpoint, with the same data order.
     #[arg(long)]
     pub resume: bool,
@@ -186,7 +187,11 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     }
     let opts = TrainOptions {
         data: a.data,
-        steps: a.steps,
+        steps: match (a.steps, a.resume) {
+            (Some(n), _) => n,
+            (None, true) => crate::train::recorded_steps(&a.out)?,
+            (None, false) => 20_000,
+        },
         seed: a.seed,
         batch: a.batch,
         segment_secs: a.segment_secs,

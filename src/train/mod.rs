@@ -9,4 +9,4 @@ pub mod trainer;
 pub mod validate;
 
 pub use options::TrainOptions;
-pub use trainer::{export_checkpoint, train};
+pub use trainer::{export_checkpoint, recorded_steps, train};

@@ -99,13 +99,28 @@ fn save_checkpoint(run: &Path, model: &TrainModel, ema: &RestoreGrad, optim: &bu
     Ok(())
 }
 
+/// The total steps recorded for the run in `run` (its `train.json`).
+pub fn recorded_steps(run: &Path) -> Result<u64> {
+    let saved: TrainOptions = read_json(&run.join("train.json"))?;
+    Ok(saved.steps)
+}
+
 /// Trains (or with `resume`, continues) the run in `run`. `cfg` and `opts` are used for a new
-/// run; a resumed run reads its own, and only `opts.steps` may extend it.
+/// run; a resumed run reads its own, and only `opts.steps` may extend it: a total below the
+/// recorded one is refused (the learning-rate schedule spans the total, so shrinking it would
+/// silently change the run). Ctrl-C (SIGINT/SIGTERM) saves a checkpoint and returns
+/// [`Interrupted`](crate::Interrupted).
 pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, device: Device, quiet: bool) -> Result<()> {
     let (cfg, opts) = if resume {
         let cfg = load_config(&run.join("config.json"))?;
         let mut saved: TrainOptions = read_json(&run.join("train.json"))?;
-        saved.steps = saved.steps.max(opts.steps);
+        if opts.steps < saved.steps {
+            bail!(
+                "{}: --steps {} is below the run's recorded total of {} steps; a resumed run can only be extended (omit --steps, or give {} or more)",
+                run.display(), opts.steps, saved.steps, saved.steps
+            );
+        }
+        saved.steps = opts.steps;
         saved.data = opts.data.clone();
         (cfg, saved)
     } else {
@@ -134,7 +149,9 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
         model = model.try_load_file(ckpt.join("train.bpk")).map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.display()))?;
         ema_model = ema_model.try_load_file(ckpt.join("ema.bpk")).map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.display()))?;
         optim = optim.load(ckpt.join("optim.bpk")).map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.display()))?;
-        tracing::info!("resuming {} at step {}", run.display(), state.step);
+        if !quiet {
+            crate::diag!("resuming {} at step {} of {}", run.display(), state.step, opts.steps);
+        }
     } else if let Some(src_run) = &opts.init_from {
         // The source's own architecture loads its files; a y-context layer this run adds
         // starts at zero, i.e. at the source model's output.
@@ -250,8 +267,8 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
         }
         csv.flush()?;
         if interrupted {
-            bar.abandon_with_message(format!("interrupted: checkpoint saved at step {}", state.step));
-            return Ok(());
+            bar.abandon();
+            return Err(crate::error::Interrupted(format!("checkpoint saved at step {}", state.step)).into());
         }
     }
     bar.finish_with_message(format!("done: {} steps in {:.0} s", state.step, state.elapsed_s));
