@@ -46,6 +46,10 @@ recipe=(
   --fast-fraction 0.8 --fast-pool 3 --val-every 500 --val-per-snr 10 --val-sampling-steps 1 --ckpt-every 100
 )
 
+# nice alone does not reach other sessions' processes under the kernel's autogroup scheduling;
+# setting the group's niceness does (where the kernel allows it).
+echo "$NICE" > /proc/self/autogroup 2>/dev/null || true
+
 train_run() {
   local prior=$1 out=runs/v2_$1
   mkdir -p "$out"

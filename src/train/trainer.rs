@@ -106,11 +106,62 @@ pub fn recorded_steps(run: &Path) -> Result<u64> {
 }
 
 /// Trains (or with `resume`, continues) the run in `run`. `cfg` and `opts` are used for a new
-/// run; a resumed run reads its own, and only `opts.steps` may extend it: a total below the
-/// recorded one is refused (the learning-rate schedule spans the total, so shrinking it would
-/// silently change the run). Ctrl-C (SIGINT/SIGTERM) saves a checkpoint and returns
-/// [`Interrupted`](crate::Interrupted).
+/// run; a resumed run reads its own, and only `opts.steps` may extend it.
 pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, device: Device, quiet: bool) -> Result<()> {
+    let (cfg, opts) = prepare_run(run, cfg, opts, resume)?;
+    let ad = device.clone().autodiff();
+    ad.seed(opts.seed);
+    let mut t = start_weights(run, &cfg, &opts, resume, &ad, &device, quiet)?;
+    if t.state.step >= opts.steps {
+        println!("{}: already at step {} of {}", run.display(), t.state.step, opts.steps);
+        return Ok(());
+    }
+    let (corpus, val) = load_data(&opts)?;
+    let mut csv = open_log(run, &val)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let seg_len = (opts.segment_secs * crate::MODEL_RATE as f32) as usize / cfg.hop * cfg.hop;
+    let (rx, _loader) = spawn_loader(corpus, cfg.clone(), opts.clone(), t.state.step, seg_len);
+    let bar = progress_bar(quiet, opts.steps, t.state.step);
+    let schedule = Schedule::new(cfg.train_steps, cfg.beta_start, cfg.beta_end);
+    let (started, base_elapsed) = (Instant::now(), t.state.elapsed_s);
+    let mut window = LossWindow::new(t.state.step);
+    while t.state.step < opts.steps {
+        let host = rx.recv().context("the data loader stopped")?;
+        debug_assert_eq!(host.step, t.state.step);
+        let lr = lr_at(&opts, t.state.step);
+        let losses = t.step(&cfg, &schedule, &opts, to_batch(host, &cfg, &ad), lr)?;
+        t.state.elapsed_s = base_elapsed + started.elapsed().as_secs_f64();
+        window.add(losses);
+        bar.set_position(t.state.step);
+        if t.state.step % 25 == 0 || t.state.step == opts.steps {
+            let line = window.flush(&mut csv, &t.state, lr)?;
+            bar.set_message(line);
+        }
+        let interrupted = stop.load(Ordering::SeqCst);
+        if t.state.step % opts.val_every == 0 || t.state.step == opts.steps {
+            let line = validate(run, &cfg, &mut t, &val, &device, opts.val_sampling_steps, &mut csv)?;
+            bar.println(line);
+        }
+        if t.state.step % opts.ckpt_every == 0 || t.state.step == opts.steps || interrupted {
+            save_checkpoint(run, &t.model, &t.ema, &t.optim, &t.state)?;
+        }
+        csv.flush()?;
+        if interrupted {
+            bar.abandon();
+            return Err(crate::error::Interrupted(format!("checkpoint saved at step {}", t.state.step)).into());
+        }
+    }
+    bar.finish_with_message(format!("done: {} steps in {:.0} s", t.state.step, t.state.elapsed_s));
+    Ok(())
+}
+
+/// The run's config and options: a resumed run's own (only `--steps` may extend it, and only
+/// upwards), or the given ones for a new run, whose folder is created. Both are (re)written.
+fn prepare_run(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool) -> Result<(ModelConfig, TrainOptions)> {
     let (cfg, opts) = if resume {
         let cfg = load_config(&run.join("config.json"))?;
         let mut saved: TrainOptions = read_json(&run.join("train.json"))?;
@@ -133,146 +184,161 @@ pub fn train(run: &Path, cfg: ModelConfig, opts: TrainOptions, resume: bool, dev
     cfg.validate().map_err(|e| anyhow::anyhow!(e))?;
     write_json(&run.join("config.json"), &cfg)?;
     write_json(&run.join("train.json"), &opts)?;
+    Ok((cfg, opts))
+}
 
-    let ad = device.clone().autodiff();
-    ad.seed(opts.seed);
-    let schedule = Schedule::new(cfg.train_steps, cfg.beta_start, cfg.beta_end);
-    let mut optim = AdamConfig::new()
-        .with_grad_clipping(Some(GradientClippingConfig::Norm(opts.clip)))
-        .init();
-    let mut model = TrainModel::new(&cfg, &ad);
-    let mut ema_model = model.model.valid();
-    let mut state = RunState::default();
+/// What an optimiser step changes: the weights, their EMA, Adam's moments and the run state.
+struct Trainee {
+    model: TrainModel,
+    ema: RestoreGrad,
+    optim: burn::optim::ModuleOptimizer,
+    state: RunState,
+}
+
+impl Trainee {
+    /// One optimiser step at learning rate `lr`; returns the loss terms (total, dm, lr, pm, clean).
+    fn step(&mut self, cfg: &ModelConfig, schedule: &Schedule, opts: &TrainOptions, batch: TrainBatch, lr: f64) -> Result<[f64; 5]> {
+        let terms = self.model.losses(cfg, schedule, batch);
+        let vals = [&terms.total, &terms.dm, &terms.lr, &terms.pm, &terms.clean].map(|t| t.clone().into_scalar::<f32>() as f64);
+        if !vals[0].is_finite() {
+            bail!("loss became {} at step {}: lower --lr or check the data", vals[0], self.state.step);
+        }
+        let grads = GradientsParams::from_grads(terms.total.backward(), &self.model);
+        self.model = self.optim.step(lr, self.model.clone(), grads);
+        let decay = opts.ema_decay.min((1.0 + self.state.step as f64) / (10.0 + self.state.step as f64));
+        self.ema = ema::update(self.ema.clone(), &self.model.model.valid(), decay);
+        self.state.step += 1;
+        Ok(vals)
+    }
+}
+
+/// Fresh weights, a resumed run's checkpoint, or (`--init-from`) another run's last weights.
+fn start_weights(run: &Path, cfg: &ModelConfig, opts: &TrainOptions, resume: bool, ad: &Device, device: &Device, quiet: bool) -> Result<Trainee> {
+    let optim = AdamConfig::new().with_grad_clipping(Some(GradientClippingConfig::Norm(opts.clip))).init();
+    let model = TrainModel::new(cfg, ad);
+    let ema = model.model.valid();
+    let mut t = Trainee { model, ema, optim, state: RunState::default() };
     let ckpt = run.join("checkpoint");
     if resume {
-        state = read_json(&ckpt.join("state.json"))?;
-        model = model.try_load_file(ckpt.join("train.bpk")).map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.display()))?;
-        ema_model = ema_model.try_load_file(ckpt.join("ema.bpk")).map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.display()))?;
-        optim = optim.load(ckpt.join("optim.bpk")).map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.display()))?;
+        let bad = |e: &dyn std::fmt::Display| anyhow::anyhow!("{}: {e}", ckpt.display());
+        t.state = read_json(&ckpt.join("state.json"))?;
+        t.model = t.model.try_load_file(ckpt.join("train.bpk")).map_err(|e| bad(&e))?;
+        t.ema = t.ema.try_load_file(ckpt.join("ema.bpk")).map_err(|e| bad(&e))?;
+        t.optim = t.optim.load(ckpt.join("optim.bpk")).map_err(|e| bad(&e))?;
         if !quiet {
-            crate::diag!("resuming {} at step {} of {}", run.display(), state.step, opts.steps);
+            crate::diag!("resuming {} at step {} of {}", run.display(), t.state.step, opts.steps);
         }
     } else if let Some(src_run) = &opts.init_from {
-        // The source's own architecture loads its files; a y-context layer this run adds
-        // starts at zero, i.e. at the source model's output.
-        let src_cfg = load_config(&src_run.join("config.json"))?;
-        let src = src_run.join("checkpoint");
-        let cannot = |e| anyhow::anyhow!("{}: cannot start from this checkpoint: {e}", src.display());
-        let fresh = TrainModel::new(&src_cfg, &ad);
-        let mut ema_loaded = fresh.model.valid().try_load_file(src.join("ema.bpk")).map_err(cannot)?;
-        let mut loaded = fresh.try_load_file(src.join("train.bpk")).map_err(cannot)?;
-        if cfg.y_context != src_cfg.y_context {
-            loaded.model.denoiser = loaded.model.denoiser.with_context(&cfg, &ad);
-            ema_loaded.denoiser = ema_loaded.denoiser.with_context(&cfg, &device);
-        }
-        (model, ema_model) = (loaded, ema_loaded);
-        crate::diag!("starting from the weights of {}", src.display());
+        (t.model, t.ema) = init_from(src_run, cfg, ad, device)?;
+        crate::diag!("starting from the weights of {}", src_run.join("checkpoint").display());
     }
-    if state.step >= opts.steps {
-        println!("{}: already at step {} of {}", run.display(), state.step, opts.steps);
-        return Ok(());
-    }
+    Ok(t)
+}
 
+/// Another run's last weights and EMA, in the source's own architecture; a y-context layer
+/// this run adds starts at zero, i.e. at the source model's output.
+fn init_from(src_run: &Path, cfg: &ModelConfig, ad: &Device, device: &Device) -> Result<(TrainModel, RestoreGrad)> {
+    let src_cfg = load_config(&src_run.join("config.json"))?;
+    let src = src_run.join("checkpoint");
+    let cannot = |e| anyhow::anyhow!("{}: cannot start from this checkpoint: {e}", src.display());
+    let fresh = TrainModel::new(&src_cfg, ad);
+    let mut ema = fresh.model.valid().try_load_file(src.join("ema.bpk")).map_err(cannot)?;
+    let mut model = fresh.try_load_file(src.join("train.bpk")).map_err(cannot)?;
+    if cfg.y_context != src_cfg.y_context {
+        model.model.denoiser = model.model.denoiser.with_context(cfg, ad);
+        ema.denoiser = ema.denoiser.with_context(cfg, device);
+    }
+    Ok((model, ema))
+}
+
+/// The training corpus and the fixed validation sets of `opts`.
+fn load_data(opts: &TrainOptions) -> Result<(Arc<Corpus>, ValidationSets)> {
     crate::diag!("loading training data from {} ...", opts.data.display());
-    let corpus = Arc::new(Corpus::load_train(
-        &opts.data,
-        opts.validation,
-        opts.train_pairs,
-        Mixing {
-            pair_fraction: opts.pair_fraction,
-            pair_remix: opts.pair_remix,
-            pair_level: opts.pair_level,
-            pair_cross: opts.pair_cross,
-            broadband: opts.broadband_noise,
-            snr_max_db: opts.snr_max_db,
-        },
-    )?);
+    let mixing = Mixing {
+        pair_fraction: opts.pair_fraction,
+        pair_remix: opts.pair_remix,
+        pair_level: opts.pair_level,
+        pair_cross: opts.pair_cross,
+        broadband: opts.broadband_noise,
+        snr_max_db: opts.snr_max_db,
+    };
+    let corpus = Arc::new(Corpus::load_train(&opts.data, opts.validation, opts.train_pairs, mixing)?);
     let val = ValidationSets::load(&opts.data, opts.val_per_snr, 4.0, opts.validation, opts.train_pairs)?;
     crate::diag!(
         "{} utterances, {} noises, {} pairs; validation {} mixtures + {} VoiceBank-DEMAND pairs",
         corpus.speech.len(), corpus.noise.len(), corpus.pairs.len(), val.mixtures.len(), val.vbdemand.len()
     );
+    Ok((corpus, val))
+}
+
+/// The run's CSV log, appended to; a new one starts with its header and the noisy input's
+/// validation scores.
+fn open_log(run: &Path, val: &ValidationSets) -> Result<std::fs::File> {
     let csv_path = run.join("log.csv");
     let new_csv = !csv_path.exists();
     let mut csv = std::fs::OpenOptions::new().create(true).append(true).open(&csv_path)?;
     if new_csv {
         writeln!(csv, "{CSV_HEADER}")?;
         let m = score_noisy(&val.mixtures);
-        writeln!(csv, "noisy,0,,,,,,,,{:.3},{:.4},{}", m.si_sdr, m.estoi, vb_columns(&val, score_noisy(&val.vbdemand)))?;
+        writeln!(csv, "noisy,0,,,,,,,,{:.3},{:.4},{}", m.si_sdr, m.estoi, vb_columns(val, score_noisy(&val.vbdemand)))?;
     }
+    Ok(csv)
+}
 
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
-    }
-    let seg_len = (opts.segment_secs * crate::MODEL_RATE as f32) as usize / cfg.hop * cfg.hop;
-    let (rx, _loader) = spawn_loader(corpus, cfg.clone(), opts.clone(), state.step, seg_len);
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(opts.steps) };
+fn progress_bar(quiet: bool, steps: u64, at: u64) -> ProgressBar {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(steps) };
     bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} [{elapsed_precise}<{eta_precise}] {msg}").expect("template"));
-    bar.set_position(state.step);
+    bar.set_position(at);
+    bar
+}
 
-    let started = Instant::now();
-    let base_elapsed = state.elapsed_s;
-    let mut sums = [0.0f64; 5];
-    let mut count = 0usize;
-    let mut window_start = (Instant::now(), state.step);
-    let valid_device = device.clone();
-    while state.step < opts.steps {
-        let host = rx.recv().context("the data loader stopped")?;
-        debug_assert_eq!(host.step, state.step);
-        let lr = lr_at(&opts, state.step);
-        let terms = model.losses(&cfg, &schedule, to_batch(host, &cfg, &ad));
-        let vals = [&terms.total, &terms.dm, &terms.lr, &terms.pm, &terms.clean].map(|t| t.clone().into_scalar::<f32>() as f64);
-        if !vals[0].is_finite() {
-            bail!("loss became {} at step {}: lower --lr or check the data", vals[0], state.step);
-        }
-        let grads = GradientsParams::from_grads(terms.total.backward(), &model);
-        model = optim.step(lr, model, grads);
-        ema_model = ema::update(ema_model, &model.model.valid(), opts.ema_decay.min((1.0 + state.step as f64) / (10.0 + state.step as f64)));
-        state.step += 1;
-        state.elapsed_s = base_elapsed + started.elapsed().as_secs_f64();
-        for (s, v) in sums.iter_mut().zip(vals) {
+/// Loss terms summed since the last log row, and the speed over that window.
+struct LossWindow {
+    sums: [f64; 5],
+    count: usize,
+    started: (Instant, u64),
+}
+
+impl LossWindow {
+    fn new(step: u64) -> Self {
+        Self { sums: [0.0; 5], count: 0, started: (Instant::now(), step) }
+    }
+
+    fn add(&mut self, vals: [f64; 5]) {
+        for (s, v) in self.sums.iter_mut().zip(vals) {
             *s += v;
         }
-        count += 1;
-        bar.set_position(state.step);
-        if state.step % 25 == 0 || state.step == opts.steps {
-            let sps = (state.step - window_start.1) as f64 / window_start.0.elapsed().as_secs_f64();
-            window_start = (Instant::now(), state.step);
-            let m: Vec<f64> = sums.iter().map(|s| s / count as f64).collect();
-            bar.set_message(format!("loss {:.4} (dm {:.4} clean {:.4}) {sps:.2} steps/s", m[0], m[1], m[4]));
-            writeln!(csv, "{},{:.1},{sps:.3},{lr:.6},{:.5},{:.5},{:.5},{:.5},{:.5},,,,", state.step, state.elapsed_s, m[0], m[1], m[2], m[3], m[4])?;
-            sums = [0.0; 5];
-            count = 0;
-        }
-        let interrupted = stop.load(Ordering::SeqCst);
-        if state.step % opts.val_every == 0 || state.step == opts.steps {
-            let mix = score_set(&cfg, &ema_model, &valid_device, &val.mixtures, opts.val_sampling_steps);
-            let vb = score_set(&cfg, &ema_model, &valid_device, &val.vbdemand, opts.val_sampling_steps);
-            writeln!(csv, "{},{:.1},,,,,,,,{:.3},{:.4},{}", state.step, state.elapsed_s, mix.si_sdr, mix.estoi, vb_columns(&val, vb))?;
-            bar.println(format!(
-                "step {}: validation SI-SDR {:.2} dB ESTOI {:.3} (mixtures), SI-SDR {:.2} dB ESTOI {:.3} (VoiceBank-DEMAND)",
-                state.step, mix.si_sdr, mix.estoi, vb.si_sdr, vb.estoi
-            ));
-            let score = selection_score(&mix);
-            if state.best_score.is_none_or(|b| score > b) {
-                state.best_score = Some(score);
-                state.best_step = Some(state.step);
-                save_model(&run.join("best"), &cfg, &ema_model, None)?;
-            }
-        }
-        if state.step % opts.ckpt_every == 0 || state.step == opts.steps || interrupted {
-            save_checkpoint(run, &model, &ema_model, &optim, &state)?;
-        }
-        csv.flush()?;
-        if interrupted {
-            bar.abandon();
-            return Err(crate::error::Interrupted(format!("checkpoint saved at step {}", state.step)).into());
-        }
+        self.count += 1;
     }
-    bar.finish_with_message(format!("done: {} steps in {:.0} s", state.step, state.elapsed_s));
-    Ok(())
+
+    /// Writes the window's mean losses as a log row and starts a new window; returns the
+    /// progress bar's message.
+    fn flush(&mut self, csv: &mut std::fs::File, state: &RunState, lr: f64) -> Result<String> {
+        let sps = (state.step - self.started.1) as f64 / self.started.0.elapsed().as_secs_f64();
+        let m: Vec<f64> = self.sums.iter().map(|s| s / self.count.max(1) as f64).collect();
+        writeln!(csv, "{},{:.1},{sps:.3},{lr:.6},{:.5},{:.5},{:.5},{:.5},{:.5},,,,", state.step, state.elapsed_s, m[0], m[1], m[2], m[3], m[4])?;
+        *self = Self::new(state.step);
+        Ok(format!("loss {:.4} (dm {:.4} clean {:.4}) {sps:.2} steps/s", m[0], m[1], m[4]))
+    }
+}
+
+/// Scores the EMA weights on the validation sets, logs them, and keeps them as `best/` when
+/// they beat the best so far; returns the progress line.
+fn validate(run: &Path, cfg: &ModelConfig, t: &mut Trainee, val: &ValidationSets, device: &Device, steps: usize, csv: &mut std::fs::File) -> Result<String> {
+    let mix = score_set(cfg, &t.ema, device, &val.mixtures, steps);
+    let vb = score_set(cfg, &t.ema, device, &val.vbdemand, steps);
+    let state = &mut t.state;
+    writeln!(csv, "{},{:.1},,,,,,,,{:.3},{:.4},{}", state.step, state.elapsed_s, mix.si_sdr, mix.estoi, vb_columns(val, vb))?;
+    let score = selection_score(&mix);
+    if state.best_score.is_none_or(|b| score > b) {
+        state.best_score = Some(score);
+        state.best_step = Some(state.step);
+        save_model(&run.join("best"), cfg, &t.ema, None)?;
+    }
+    Ok(format!(
+        "step {}: validation SI-SDR {:.2} dB ESTOI {:.3} (mixtures), SI-SDR {:.2} dB ESTOI {:.3} (VoiceBank-DEMAND)",
+        state.step, mix.si_sdr, mix.estoi, vb.si_sdr, vb.estoi
+    ))
 }
 
 /// Writes the EMA weights of a run's checkpoint (`which` = "last"), its best validation model
