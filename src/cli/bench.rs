@@ -123,19 +123,75 @@ fn mib(b: Option<u64>) -> Option<f64> {
     b.map(|b| b as f64 / (1024.0 * 1024.0))
 }
 
+/// One model per device, shared by the grid's rows and the latency probes.
+type Devices = Vec<(String, Arc<Mutex<Enhancer>>)>;
+
+/// What to measure: the settings grid and the latency probes it needs.
+struct Plan {
+    steps: Vec<usize>,
+    threads: Vec<usize>,
+    grid: Vec<Setting>,
+    /// One probe per (device, C), plus one per staggered step count (its latency differs):
+    /// keyed by (device, C, staggered steps or 0).
+    probes: Vec<(usize, usize, usize)>,
+}
+
 /// Runs `restoregrad bench`.
 pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
     let started = Instant::now();
+    let machine = Machine::probe();
+    if !g.quiet {
+        crate::diag!("machine: {}", machine.summary());
+    }
+    let (audio_dir, pairs) = load_audio(&args)?;
+    let audio_s: f64 = pairs.iter().map(|p| p.noisy.len() as f64 / MODEL_RATE as f64).sum();
+    let devices = load_models(&args)?;
+    let plan = plan(&args, &devices)?;
+    let bar = if g.quiet { ProgressBar::hidden() } else { ProgressBar::new((plan.grid.len() + plan.probes.len() + 2) as u64) };
+    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}").expect("valid template"));
+    let mut notes = machine_notes(&machine, &plan.threads);
+
+    bar.set_message("rnnoise");
+    let rnnoise = rnnoise_row(&pairs, audio_s, args.probe_rate)?;
+    bar.inc(1);
+    let probes = latency_probes(&plan, &devices, args.probe_rate, &bar, &mut notes)?;
+    let mut rows = measure_grid(&plan.grid, &devices, &pairs, &probes, &bar)?;
+    rows.push(rnnoise);
+    rows.push(noisy_row(&pairs));
+    bar.inc(1);
+    bar.finish_and_clear();
+
+    let model_name = match &args.model {
+        Some(p) => p.display().to_string(),
+        None => "the shipped model (models/default, compiled in)".to_string(),
+    };
+    let mut report = Report {
+        version: env!("CARGO_PKG_VERSION").into(),
+        unix_time: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        quick: args.quick,
+        model: format!("{model_name}, {} sample(s) per chunk (--samples)", args.samples.samples),
+        machine,
+        audio: AudioSet { dir: audio_dir.display().to_string(), files: pairs.iter().map(|p| p.name.clone()).collect(), seconds: audio_s },
+        probe_rate: args.probe_rate,
+        rows,
+        notes,
+    };
+    report.compute_ratios();
+    let written = write_report(&report, &args, g)?;
+    if !g.quiet {
+        crate::diag!("wrote {} in {:.1} s", written.join(", "), started.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+/// The grid of settings the flags ask for, checked.
+fn plan(args: &BenchArgs, devices: &Devices) -> Result<Plan> {
     let quick = args.quick;
     let steps = dedup(args.steps.clone().unwrap_or_else(|| vec![1, 2, 3, 6]));
     let chunks = dedup(args.chunk_frames.clone().unwrap_or_else(|| if quick { vec![4] } else { vec![2, 4, 16] }));
     let threads = parse_threads(
         &args.threads.clone().unwrap_or_else(|| if quick { vec!["all".into()] } else { vec!["1".into(), "all".into()] }),
     )?;
-    let mut device_names = args.device.clone().unwrap_or_else(|| vec!["cpu".into()]);
-    if args.device.is_none() && cfg!(feature = "cuda") {
-        device_names.push("cuda".into());
-    }
     if let Some(s) = steps.iter().find(|&&s| !(1..=6).contains(&s)) {
         bail!("--steps: {s} is outside 1-6");
     }
@@ -143,40 +199,7 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
         bail!("--chunk-frames: C must be at least 1");
     }
     anyhow::ensure!(args.probe_rate >= 8000, "--probe-rate must be at least 8000 Hz");
-
-    let machine = Machine::probe();
-    if !g.quiet {
-        crate::diag!("machine: {}", machine.summary());
-    }
-
-    // Audio.
-    let audio_dir = match &args.audio {
-        Some(d) => d.clone(),
-        None => default_audio_dir().context(
-            "the committed fixtures (tests/fixtures/{clean,noisy}) were not found: run from the source tree or pass --audio DIR",
-        )?,
-    };
-    let mut pairs = load_pairs(&audio_dir)?;
-    if let Some(s) = args.max_audio_s {
-        anyhow::ensure!(s > 0.5, "--max-audio-s must be above 0.5 s");
-        pairs = pairs.into_iter().map(|p| p.truncated(s)).collect();
-    }
-    let audio_s: f64 = pairs.iter().map(|p| p.noisy.len() as f64 / MODEL_RATE as f64).sum();
-
-    // Models, one per device.
-    let mut devices = Vec::new();
-    for name in &device_names {
-        let dev = parse_device(name).map_err(anyhow::Error::msg)?;
-        let enh = load_enhancer(args.model.as_deref(), &dev, args.seed)?.with_samples(args.samples.samples);
-        devices.push((name.clone(), Arc::new(Mutex::new(enh))));
-    }
-    let model_name = match &args.model {
-        Some(p) => p.display().to_string(),
-        None => "the shipped model (models/default, compiled in)".to_string(),
-    };
-    let model_name = format!("{model_name}, {} sample(s) per chunk (--samples)", args.samples.samples);
-
-    // The grid. GPU devices ignore the CPU thread count: one thread setting there.
+    // GPU devices ignore the CPU thread count: one thread setting there.
     let mut grid = Vec::new();
     for (di, (dname, _)) in devices.iter().enumerate() {
         let cpu = dname.starts_with("cpu") || dname.starts_with("flex");
@@ -195,24 +218,55 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
     if let Some(n) = args.grid_limit {
         grid.truncate(n.max(1));
     }
-    // One probe per (device, C), plus one per staggered step count (its latency differs): keyed
-    // by (device, C, staggered steps or 0).
-    let mut probes_needed: Vec<(usize, usize, usize)> = Vec::new();
+    let mut probes: Vec<(usize, usize, usize)> = Vec::new();
     for s in &grid {
-        let key = (s.device, s.chunk_frames, if s.stagger { s.steps } else { 0 });
-        if !probes_needed.contains(&key) {
-            probes_needed.push(key);
+        let key = probe_key(s);
+        if !probes.contains(&key) {
+            probes.push(key);
         }
     }
+    Ok(Plan { steps, threads, grid, probes })
+}
 
-    let bar = if g.quiet { ProgressBar::hidden() } else { ProgressBar::new((grid.len() + probes_needed.len() + 2) as u64) };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-            .expect("valid template"),
-    );
+/// The latency probe a setting's row cites.
+fn probe_key(s: &Setting) -> (usize, usize, usize) {
+    (s.device, s.chunk_frames, if s.stagger { s.steps } else { 0 })
+}
 
-    let mut notes = Vec::new();
-    notes.push("lookahead is 0 ms for every row: the denoiser is causal and recurrent, so there is no lookahead setting (see engine::streamer)".into());
+/// The clean/noisy pairs to measure on (the committed fixtures by default).
+fn load_audio(args: &BenchArgs) -> Result<(PathBuf, Vec<crate::bench::Pair>)> {
+    let audio_dir = match &args.audio {
+        Some(d) => d.clone(),
+        None => default_audio_dir().context(
+            "the committed fixtures (tests/fixtures/{clean,noisy}) were not found: run from the source tree or pass --audio DIR",
+        )?,
+    };
+    let mut pairs = load_pairs(&audio_dir)?;
+    if let Some(s) = args.max_audio_s {
+        anyhow::ensure!(s > 0.5, "--max-audio-s must be above 0.5 s");
+        pairs = pairs.into_iter().map(|p| p.truncated(s)).collect();
+    }
+    Ok((audio_dir, pairs))
+}
+
+/// One model per device (`--device`, plus CUDA when built with it).
+fn load_models(args: &BenchArgs) -> Result<Devices> {
+    let mut names = args.device.clone().unwrap_or_else(|| vec!["cpu".into()]);
+    if args.device.is_none() && cfg!(feature = "cuda") {
+        names.push("cuda".into());
+    }
+    let mut devices = Vec::new();
+    for name in names {
+        let dev = parse_device(&name).map_err(anyhow::Error::msg)?;
+        let enh = load_enhancer(args.model.as_deref(), &dev, args.seed)?.with_samples(args.samples.samples);
+        devices.push((name, Arc::new(Mutex::new(enh))));
+    }
+    Ok(devices)
+}
+
+/// Notes on what may have skewed the figures (load, thread counts, RSS resets).
+fn machine_notes(machine: &Machine, threads: &[usize]) -> Vec<String> {
+    let mut notes = vec!["lookahead is 0 ms for every row: the denoiser is causal and recurrent, so there is no lookahead setting (see engine::streamer)".to_string()];
     if let Some(l) = machine.load_avg_1m {
         if l > 0.5 * machine.logical_cores as f64 {
             notes.push(format!(
@@ -224,132 +278,17 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
     if threads.iter().any(|&t| t > machine.logical_cores) {
         notes.push("some thread counts exceed the logical cores".into());
     }
-    let rss_resets = reset_peak_rss();
-    if !rss_resets {
+    if !reset_peak_rss() {
         notes.push("peak RSS could not be reset between settings: it is the process's running peak".into());
     }
+    notes
+}
 
-    // RNNoise first: its row is the reference for every ratio.
-    bar.set_message("rnnoise");
-    reset_peak_rss();
-    let mut rn_times = Vec::new();
-    let mut rn_outputs = Vec::new();
-    let mut rn_busy = 0.0;
-    {
-        // Warm-up, not counted.
-        let warm = &pairs[0].noisy[..pairs[0].noisy.len().min(MODEL_RATE as usize / 2)];
-        rnnoise_enhance(warm, MODEL_RATE)?;
-    }
-    for p in &pairs {
-        let t0 = Instant::now();
-        let (y, t) = rnnoise_enhance(&p.noisy, MODEL_RATE)?;
-        rn_busy += t0.elapsed().as_secs_f64();
-        rn_times.extend(t.into_iter().skip(WARMUP_CHUNKS));
-        rn_outputs.push(y);
-    }
-    let (rq_s, rq_e) = quality(&pairs, &rn_outputs);
-    let rn_lat = measure_rnnoise_latency(args.probe_rate)?;
-    let rn_rtf = rn_busy / audio_s;
-    let rnnoise_row = Row {
-        system: System::Rnnoise,
-        setting: format!("nnnoiseless 0.5.2, 1 thread, {} Hz", RNNOISE_RATE),
-        steps: None,
-        chunk_frames: None,
-        threads: Some(1),
-        device: Some("cpu".into()),
-        lookahead_ms: 0.0,
-        chunk_audio_ms: Some(RNNOISE_FRAME as f64 * 1000.0 / RNNOISE_RATE as f64),
-        algorithmic_latency_ms: Some(rn_lat.algorithmic_ms),
-        measured_latency_ms: Some(rn_lat.measured_ms),
-        buffering_ms: Some(rn_lat.buffering_ms),
-        latency_correlation: Some(rn_lat.correlation),
-        chunk_times: ChunkTimes::from_durations(&rn_times, 0),
-        rtf: Some(rn_rtf),
-        headroom: Some(1.0 / rn_rtf.max(1e-12)),
-        peak_rss_mib: mib(peak_rss_bytes()),
-        si_sdr_db: rq_s,
-        estoi: rq_e,
-        rtf_vs_rnnoise: None,
-        latency_vs_rnnoise: None,
-        si_sdr_vs_rnnoise_db: None,
-    };
-    bar.inc(1);
-
-    // End-to-end latency probes through the threaded engine.
-    let mut probes: Vec<((usize, usize, usize), LatencyProbe)> = Vec::new();
-    for &(di, c, staggered) in &probes_needed {
-        let (dname, enh) = &devices[di];
-        bar.set_message(format!("latency probe C={c} {dname}"));
-        let cfg = match staggered {
-            0 => streamer_cfg(&enh.lock().expect("model"), c, steps[0]),
-            s => streamer_cfg(&enh.lock().expect("model"), c, s).with_stagger(true),
-        };
-        let p = measure_engine_latency(Box::new(SharedDenoiser(enh.clone())), &cfg, args.probe_rate)
-            .with_context(|| format!("latency probe C={c} on {dname}"))?;
-        if p.correlation < 0.3 {
-            notes.push(format!(
-                "latency probe C={c} {dname}: low correlation {:.2} (the model changed the chirp a lot): the measured delay is uncertain",
-                p.correlation
-            ));
-        }
-        probes.push(((di, c, staggered), p));
-        bar.inc(1);
-    }
-
-    // The grid.
-    let mut rows = Vec::new();
-    for s in &grid {
-        let (dname, enh) = &devices[s.device];
-        let stagger = if s.stagger { " stagger" } else { "" };
-        let setting = format!("steps={} C={} thr={} {dname}{stagger}", s.steps, s.chunk_frames, s.threads);
-        bar.set_message(setting.clone());
-        reset_peak_rss();
-        let hop = enh.lock().expect("model").config().hop;
-        let enh = enh.clone();
-        let pairs_ref = &pairs;
-        let m = with_threads(s.threads, move || {
-            let mut guard = enh.lock().expect("model");
-            let cfg = streamer_cfg(&guard, s.chunk_frames, s.steps).with_stagger(s.stagger);
-            measure_streamer(&mut *guard, &cfg, pairs_ref)
-        })??;
-        let key = (s.device, s.chunk_frames, if s.stagger { s.steps } else { 0 });
-        let probe = probes.iter().find(|(k, _)| *k == key).map(|(_, p)| *p);
-        let rtf = m.rtf();
-        rows.push(Row {
-            system: System::Restoregrad,
-            setting,
-            steps: Some(s.steps),
-            chunk_frames: Some(s.chunk_frames),
-            threads: Some(s.threads),
-            device: Some(dname.clone()),
-            lookahead_ms: 0.0,
-            chunk_audio_ms: Some((s.chunk_frames * hop) as f64 * 1000.0 / MODEL_RATE as f64),
-            algorithmic_latency_ms: Some(
-                probe.map_or(m.latency_samples as f64 * 1000.0 / MODEL_RATE as f64, |p| p.algorithmic_ms),
-            ),
-            measured_latency_ms: probe.map(|p| p.measured_ms),
-            buffering_ms: probe.map(|p| p.buffering_ms),
-            latency_correlation: probe.map(|p| p.correlation),
-            chunk_times: m.chunk_times,
-            rtf: Some(rtf),
-            headroom: Some(1.0 / rtf.max(1e-12)),
-            peak_rss_mib: mib(peak_rss_bytes()),
-            si_sdr_db: m.si_sdr,
-            estoi: m.estoi,
-            rtf_vs_rnnoise: None,
-            latency_vs_rnnoise: None,
-            si_sdr_vs_rnnoise_db: None,
-        });
-        bar.inc(1);
-    }
-
-    // The unprocessed input, so quality figures have their baseline.
-    let noisy_out: Vec<Vec<f32>> = pairs.iter().map(|p| p.noisy.clone()).collect();
-    let (nq_s, nq_e) = quality(&pairs, &noisy_out);
-    rows.push(rnnoise_row);
-    rows.push(Row {
-        system: System::Noisy,
-        setting: "unprocessed".into(),
+/// A row with only what every system has: the rest is filled in by the caller.
+fn bare_row(system: System, setting: String, si_sdr_db: f64, estoi: f64) -> Row {
+    Row {
+        system,
+        setting,
         steps: None,
         chunk_frames: None,
         threads: None,
@@ -364,35 +303,124 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
         rtf: None,
         headroom: None,
         peak_rss_mib: None,
-        si_sdr_db: nq_s,
-        estoi: nq_e,
+        si_sdr_db,
+        estoi,
         rtf_vs_rnnoise: None,
         latency_vs_rnnoise: None,
         si_sdr_vs_rnnoise_db: None,
-    });
-    bar.inc(1);
-    bar.finish_and_clear();
+    }
+}
 
-    let mut report = Report {
-        version: env!("CARGO_PKG_VERSION").into(),
-        unix_time: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-        quick,
-        model: model_name,
-        machine,
-        audio: AudioSet {
-            dir: audio_dir.display().to_string(),
-            files: pairs.iter().map(|p| p.name.clone()).collect(),
-            seconds: audio_s,
-        },
-        probe_rate: args.probe_rate,
-        rows,
-        notes,
-    };
-    report.compute_ratios();
+/// RNNoise through the same harness on the same audio: the reference for every ratio.
+fn rnnoise_row(pairs: &[crate::bench::Pair], audio_s: f64, probe_rate: u32) -> Result<Row> {
+    reset_peak_rss();
+    let (mut times, mut outputs, mut busy) = (Vec::new(), Vec::new(), 0.0);
+    // Warm-up, not counted.
+    rnnoise_enhance(&pairs[0].noisy[..pairs[0].noisy.len().min(MODEL_RATE as usize / 2)], MODEL_RATE)?;
+    for p in pairs {
+        let t0 = Instant::now();
+        let (y, t) = rnnoise_enhance(&p.noisy, MODEL_RATE)?;
+        busy += t0.elapsed().as_secs_f64();
+        times.extend(t.into_iter().skip(WARMUP_CHUNKS));
+        outputs.push(y);
+    }
+    let (si_sdr, estoi) = quality(pairs, &outputs);
+    let lat = measure_rnnoise_latency(probe_rate)?;
+    let rtf = busy / audio_s;
+    Ok(Row {
+        threads: Some(1),
+        device: Some("cpu".into()),
+        chunk_audio_ms: Some(RNNOISE_FRAME as f64 * 1000.0 / RNNOISE_RATE as f64),
+        algorithmic_latency_ms: Some(lat.algorithmic_ms),
+        measured_latency_ms: Some(lat.measured_ms),
+        buffering_ms: Some(lat.buffering_ms),
+        latency_correlation: Some(lat.correlation),
+        chunk_times: ChunkTimes::from_durations(&times, 0),
+        rtf: Some(rtf),
+        headroom: Some(1.0 / rtf.max(1e-12)),
+        peak_rss_mib: mib(peak_rss_bytes()),
+        ..bare_row(System::Rnnoise, format!("nnnoiseless 0.5.2, 1 thread, {} Hz", RNNOISE_RATE), si_sdr, estoi)
+    })
+}
 
+/// The unprocessed input, so quality figures have their baseline.
+fn noisy_row(pairs: &[crate::bench::Pair]) -> Row {
+    let noisy: Vec<Vec<f32>> = pairs.iter().map(|p| p.noisy.clone()).collect();
+    let (si_sdr, estoi) = quality(pairs, &noisy);
+    bare_row(System::Noisy, "unprocessed".into(), si_sdr, estoi)
+}
+
+/// End-to-end latency probes through the threaded engine, one per key of the plan.
+fn latency_probes(plan: &Plan, devices: &Devices, probe_rate: u32, bar: &ProgressBar, notes: &mut Vec<String>) -> Result<Vec<((usize, usize, usize), LatencyProbe)>> {
+    let mut probes = Vec::new();
+    for &(di, c, staggered) in &plan.probes {
+        let (dname, enh) = &devices[di];
+        bar.set_message(format!("latency probe C={c} {dname}"));
+        let cfg = match staggered {
+            0 => streamer_cfg(&enh.lock().expect("model"), c, plan.steps[0]),
+            s => streamer_cfg(&enh.lock().expect("model"), c, s).with_stagger(true),
+        };
+        let p = measure_engine_latency(Box::new(SharedDenoiser(enh.clone())), &cfg, probe_rate)
+            .with_context(|| format!("latency probe C={c} on {dname}"))?;
+        if p.correlation < 0.3 {
+            notes.push(format!(
+                "latency probe C={c} {dname}: low correlation {:.2} (the model changed the chirp a lot): the measured delay is uncertain",
+                p.correlation
+            ));
+        }
+        probes.push(((di, c, staggered), p));
+        bar.inc(1);
+    }
+    Ok(probes)
+}
+
+/// Streams the pairs through every setting of the grid: per-call times, RTF, memory, quality.
+fn measure_grid(
+    grid: &[Setting],
+    devices: &Devices,
+    pairs: &[crate::bench::Pair],
+    probes: &[((usize, usize, usize), LatencyProbe)],
+    bar: &ProgressBar,
+) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for s in grid {
+        let (dname, enh) = &devices[s.device];
+        let stagger = if s.stagger { " stagger" } else { "" };
+        let setting = format!("steps={} C={} thr={} {dname}{stagger}", s.steps, s.chunk_frames, s.threads);
+        bar.set_message(setting.clone());
+        reset_peak_rss();
+        let hop = enh.lock().expect("model").config().hop;
+        let enh = enh.clone();
+        let m = with_threads(s.threads, move || {
+            let mut guard = enh.lock().expect("model");
+            let cfg = streamer_cfg(&guard, s.chunk_frames, s.steps).with_stagger(s.stagger);
+            measure_streamer(&mut *guard, &cfg, pairs)
+        })??;
+        let probe = probes.iter().find(|(k, _)| *k == probe_key(s)).map(|(_, p)| *p);
+        let rtf = m.rtf();
+        rows.push(Row {
+            steps: Some(s.steps),
+            chunk_frames: Some(s.chunk_frames),
+            threads: Some(s.threads),
+            device: Some(dname.clone()),
+            chunk_audio_ms: Some((s.chunk_frames * hop) as f64 * 1000.0 / MODEL_RATE as f64),
+            algorithmic_latency_ms: Some(probe.map_or(m.latency_samples as f64 * 1000.0 / MODEL_RATE as f64, |p| p.algorithmic_ms)),
+            measured_latency_ms: probe.map(|p| p.measured_ms),
+            buffering_ms: probe.map(|p| p.buffering_ms),
+            latency_correlation: probe.map(|p| p.correlation),
+            chunk_times: m.chunk_times,
+            rtf: Some(rtf),
+            headroom: Some(1.0 / rtf.max(1e-12)),
+            peak_rss_mib: mib(peak_rss_bytes()),
+            ..bare_row(System::Restoregrad, setting, m.si_sdr, m.estoi)
+        });
+        bar.inc(1);
+    }
+    Ok(rows)
+}
+
+/// Writes bench.json, bench.md (and bench.png) and prints the table; returns the paths.
+fn write_report(report: &Report, args: &BenchArgs, g: Globals) -> Result<Vec<String>> {
     std::fs::create_dir_all(&args.out_dir).with_context(|| format!("{}: cannot create", args.out_dir.display()))?;
     let json = args.out_dir.join("bench.json");
     let md = args.out_dir.join("bench.md");
@@ -408,10 +436,7 @@ pub fn run(args: BenchArgs, g: Globals) -> Result<()> {
         }
         written.push(png.display().to_string());
     }
-    if !g.quiet {
-        crate::diag!("wrote {} in {:.1} s", written.join(", "), started.elapsed().as_secs_f64());
-    }
-    Ok(())
+    Ok(written)
 }
 
 fn streamer_cfg(enh: &Enhancer, chunk_frames: usize, steps: usize) -> StreamerConfig {
