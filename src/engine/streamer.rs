@@ -367,7 +367,7 @@ pub struct Streamer<'a> {
 }
 
 /// Lends a borrowed denoiser to a [`Streamer`].
-struct ByRef<'a>(&'a mut (dyn ChunkDenoiser + 'a));
+pub(crate) struct ByRef<'a>(pub(crate) &'a mut (dyn ChunkDenoiser + 'a));
 
 impl ChunkDenoiser for ByRef<'_> {
     fn n_bins(&self) -> usize {
@@ -567,13 +567,6 @@ impl<'a> Streamer<'a> {
 ///
 /// Fails only on an invalid config or a bin-count mismatch.
 pub fn enhance_mono_16k(denoiser: &mut dyn ChunkDenoiser, cfg: &StreamerConfig, x: &[f32]) -> anyhow::Result<Vec<f32>> {
-    let mut s = Streamer::with_borrowed(denoiser, *cfg)?;
-    let lat = s.latency_samples();
-    let mut out = Vec::with_capacity(x.len() + lat + s.chunk_samples() * 2);
-    s.feed(x, &mut out);
-    s.flush(&mut out);
-    debug_assert_eq!(out.len(), x.len() + lat);
-    out.drain(..lat);
-    out.truncate(x.len());
-    Ok(out)
+    let mut pipeline = super::pipeline::Pipeline::new(vec![Box::new(ByRef(denoiser))], *cfg, crate::MODEL_RATE, x.len())?;
+    Ok(pipeline.enhance(x))
 }
