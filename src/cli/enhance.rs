@@ -71,6 +71,10 @@ pub struct EnhanceArgs {
     /// Run RNNoise (the nnnoiseless crate) instead of the model, for side-by-side comparisons.
     #[arg(long, conflicts_with_all = ["model", "steps", "seed", "samples"])]
     pub rnnoise: bool,
+    /// Also draw PNG: the noisy and enhanced spectrograms, the per-bin gain and the model's prior
+    /// log-variance map (one input only).
+    #[arg(long, value_name = "PNG", conflicts_with = "rnnoise")]
+    pub plot: Option<PathBuf>,
 }
 
 /// Enhances one file into `output`; returns (audio seconds, processing seconds).
@@ -201,6 +205,9 @@ fn output_for(input: &Path, args: &EnhanceArgs) -> PathBuf {
 
 /// Runs `restoregrad enhance`.
 pub fn run(args: EnhanceArgs, g: Globals) -> Result<()> {
+    if let Some(png) = &args.plot {
+        crate::report::spectrogram::check_plot_target(&args.inputs, &output_for(&args.inputs[0], &args), png)?;
+    }
     if args.output.is_some() && args.inputs.len() > 1 {
         bail!("-o takes one input; use --out-dir for {} inputs", args.inputs.len());
     }
@@ -228,6 +235,10 @@ pub fn run(args: EnhanceArgs, g: Globals) -> Result<()> {
             Some((cfg, model)) if args.batch_segments > 0 => enhance_file_segments(input, &output, cfg, model, &args, &device),
             Some((cfg, model)) => enhance_file(input, &output, cfg, model, &args, &device, &file_bar),
             None => rnnoise_file(input, &output, &args),
+        };
+        let result = match (&args.plot, &loaded) {
+            (Some(png), Some((cfg, model))) => result.and_then(|r| crate::report::spectrogram::plot_enhancement(input, &output, cfg, model, &device, png).map(|()| r)),
+            _ => result,
         };
         match result {
             Ok((secs, took)) => {
