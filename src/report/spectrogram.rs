@@ -147,23 +147,28 @@ pub fn plot_enhancement(noisy: &Path, enhanced: &Path, cfg: &ModelConfig, model:
     let (x, y) = (mono_16k(noisy)?, mono_16k(enhanced)?);
     let ((tn, fx), (te, fy)) = (spectrum(cfg, &x), spectrum(cfg, &y));
     if tn != te {
-        bail!("{}: {} frames but the input {} has {tn}: not an aligned enhancement", enhanced.display(), te, noisy.display());
+        bail!("{}: {te} frames but the input {} has {tn}: not an aligned enhancement", enhanced.display(), noisy.display());
     }
-    let (mut nx, mut ny) = (db(cfg, tn, &fx), db(cfg, te, &fy));
+    let prior = prior_map(cfg, model, device, tn, &fx).with_context(|| format!("{}: prior map", noisy.display()))?;
+    let panels = panels(db(cfg, tn, &fx), db(cfg, te, &fy), prior, cfg.prior);
+    let seconds = (tn * cfg.hop) as f64 / MODEL_RATE as f64;
+    write_png_atomic(png, |path| draw(path, &panels, seconds))
+}
+
+/// The four panels from the noisy and enhanced dB maps and the prior map.
+fn panels(mut nx: TfMap, mut ny: TfMap, prior: TfMap, mode: PriorMode) -> [Heat; 4] {
     // Relative to the louder file's peak: the STFT is unnormalised, so absolute dB would mean little.
     let top = nx.range().1.max(ny.range().1);
     nx.v.iter_mut().chain(ny.v.iter_mut()).for_each(|v| *v -= top);
     let spec_range = (-SPEC_RANGE_DB, 0.0);
-    let prior = prior_map(cfg, model, device, tn, &fx).with_context(|| format!("{}: prior map", noisy.display()))?;
+    let gain = gain_db(&nx, &ny, spec_range.0);
     let prior_range = padded(prior.range());
-    let panels = [
-        Heat { title: "noisy spectrogram, dB re peak".into(), map: nx.clone(), range: spec_range, cmap: Cmap::Magma },
-        Heat { title: "enhanced spectrogram, dB re the same peak".into(), map: ny.clone(), range: spec_range, cmap: Cmap::Magma },
-        Heat { title: "gain |enhanced| / |noisy| per bin, dB (blue: removed, red: added)".into(), map: gain_db(&nx, &ny, spec_range.0), range: GAIN_RANGE_DB, cmap: Cmap::Diverging },
-        Heat { title: prior_title(cfg.prior).into(), map: prior, range: prior_range, cmap: Cmap::Viridis },
-    ];
-    let seconds = (tn * cfg.hop) as f64 / MODEL_RATE as f64;
-    write_png_atomic(png, |path| draw(path, &panels, seconds))
+    [
+        Heat { title: "noisy spectrogram, dB re peak".into(), map: nx, range: spec_range, cmap: Cmap::Magma },
+        Heat { title: "enhanced spectrogram, dB re the same peak".into(), map: ny, range: spec_range, cmap: Cmap::Magma },
+        Heat { title: "gain |enhanced| / |noisy| per bin, dB (blue: removed, red: added)".into(), map: gain, range: GAIN_RANGE_DB, cmap: Cmap::Diverging },
+        Heat { title: prior_title(mode).into(), map: prior, range: prior_range, cmap: Cmap::Viridis },
+    ]
 }
 
 /// A colour range of at least 2 (a constant map, e.g. the standard prior's zeros, gets ±1).
