@@ -5,7 +5,9 @@
 # noise/test at 0/5/10/15 dB (scripts/make_eval_mixtures.py). Systems: the noisy input, RNNoise
 # (the nnnoiseless crate, via `restoregrad enhance --rnnoise`) and restoregrad at each step count.
 # Scores come from the field's reference packages (pesq, pystoi; scripts/reference_metrics.py);
-# `restoregrad score` agrees with them to about 0.001 (tests/metrics_golden.rs).
+# `restoregrad score` agrees with them to about 0.001 (tests/metrics_golden.rs). DNSMOS P.835 (SIG/BAK/OVRL,
+# non-intrusive: no clean reference needed, so the clean speech gets a row too) comes from the `speechmos`
+# package's bundled ONNX models (scripts/dnsmos.py); the tables print BAK and OVRL, the JSON has SIG too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data}
@@ -13,6 +15,11 @@ MODEL=${MODEL:-models/default}
 OUT=${OUT:-eval}
 STEPS=${STEPS:-1 2 3 6}
 python3 -c "import pesq, pystoi, soundfile, scipy" 2>/dev/null || pip install -q pesq pystoi numpy soundfile scipy
+python3 -c "import speechmos, onnxruntime, librosa, requests" 2>/dev/null || pip install -q speechmos onnxruntime librosa requests
+python3 -c "import speechmos.dnsmos" || {
+  echo "evaluate.sh: DNSMOS needs the PyPI packages speechmos, onnxruntime, librosa and requests (the models ship in speechmos's wheel, no download at run time); pip install failed" >&2
+  exit 1
+}
 cargo build --release -q
 BIN=target/release/restoregrad
 
@@ -32,15 +39,21 @@ for set in vb mix; do
   for sys in $systems; do
     python3 scripts/reference_metrics.py --clean "$OUT/$set/clean" --degraded "$OUT/$set/$sys" --variants noisy > "$OUT/$set/$sys.json"
   done
+  for sys in clean $systems; do
+    python3 scripts/dnsmos.py "$OUT/$set/$sys" --json "$OUT/$set/$sys.dnsmos.json"
+  done
 done
 python3 - "$OUT" "$STEPS" <<'PY' | tee "$OUT/quality.md"
 import json, sys, pathlib
 out, steps = pathlib.Path(sys.argv[1]), sys.argv[2].split()
 names = {"noisy": "noisy input", "rnnoise": "RNNoise (nnnoiseless 0.5.2)"}
 for set_name, title in [("vb", "(a) VoiceBank-DEMAND p232 test pairs (10, real)"), ("mix", "(b) speech/test x noise/test at 0/5/10/15 dB (40, seeded)")]:
-    print(f"\n{title}\n\n| system | PESQ-WB | STOI | ESTOI | SI-SDR dB |\n|---|---|---|---|---|")
+    print(f"\n{title}\n\n| system | PESQ-WB | STOI | ESTOI | SI-SDR dB | DNSMOS BAK | DNSMOS OVRL |\n|---|---|---|---|---|---|---|")
+    d = json.load(open(out / set_name / "clean.dnsmos.json"))["mean"]
+    print(f"| clean reference | – | – | – | – | {d['bak']:.2f} | {d['ovrl']:.2f} |")
     for sys_ in ["noisy", "rnnoise"] + [f"steps{s}" for s in steps]:
         m = json.load(open(out / set_name / f"{sys_}.json"))["variants"]["noisy"]["mean"]
+        d = json.load(open(out / set_name / f"{sys_}.dnsmos.json"))["mean"]
         label = names.get(sys_, f"restoregrad, {sys_[5:]} step{'s' if sys_[5:] != '1' else ''}")
-        print(f"| {label} | {m['pesq_wb']:.2f} | {m['stoi']:.3f} | {m['estoi']:.3f} | {m['si_sdr']:.1f} |")
+        print(f"| {label} | {m['pesq_wb']:.2f} | {m['stoi']:.3f} | {m['estoi']:.3f} | {m['si_sdr']:.1f} | {d['bak']:.2f} | {d['ovrl']:.2f} |")
 PY

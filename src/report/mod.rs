@@ -5,8 +5,10 @@
 //! - [`steps`] measures quality against sampling steps for one model and reads/writes that CSV.
 //! - [`plot`] draws the PNGs with plotters.
 //! - [`summary`] turns the same numbers into Markdown tables.
+//! - [`spectrogram`] draws one enhanced file's spectrograms and prior map (`enhance --plot`).
 
 pub mod plot;
+pub mod spectrogram;
 pub mod steps;
 pub mod summary;
 pub mod vallog;

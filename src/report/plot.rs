@@ -54,7 +54,8 @@ pub fn run_color(name: &str, index: usize) -> RGBColor {
 /// The noisy-input reference colour.
 pub const NOISY_COLOR: RGBColor = RGBColor(110, 110, 110);
 
-fn font_registered() -> bool {
+/// Whether a TrueType font is registered for labels (registers one on the first call).
+pub(crate) fn font_registered() -> bool {
     static OK: OnceLock<bool> = OnceLock::new();
     *OK.get_or_init(|| {
         crate::bench::report::find_font().is_some_and(|bytes| {

@@ -29,7 +29,7 @@ use super::Globals;
 use crate::engine::segments::SegmentConfig;
 use crate::model::{load_model_or_default, parse_device};
 use file::Engine;
-use plan::{Job, Output};
+use plan::{Input, Job, Output};
 use summary::Outcome;
 
 pub mod cleanup;
@@ -94,6 +94,10 @@ pub struct EnhanceArgs {
     /// Run RNNoise (the nnnoiseless crate) instead of the model, for side-by-side comparisons.
     #[arg(long, conflicts_with_all = ["model", "steps", "seed", "samples"])]
     pub rnnoise: bool,
+    /// Also draw PNG: the noisy and enhanced spectrograms, the per-bin gain and the model's prior
+    /// log-variance map (one input file and one output file only).
+    #[arg(long, value_name = "PNG", conflicts_with = "rnnoise")]
+    pub plot: Option<PathBuf>,
 }
 
 /// Runs `restoregrad enhance`.
@@ -106,6 +110,7 @@ pub fn run(args: EnhanceArgs, g: Globals) -> Result<()> {
     }
     // Everything that can be refused is refused before a folder is created or a file read.
     let jobs = plan::plan(&args.inputs, args.output.as_deref(), args.out_dir.as_deref())?;
+    let plot = args.plot.as_deref().map(|png| plot_target(&jobs, png)).transpose()?;
     let engine = if args.rnnoise {
         Engine::Rnnoise
     } else {
@@ -135,7 +140,20 @@ pub fn run(args: EnhanceArgs, g: Globals) -> Result<()> {
     if failed > 0 {
         bail!("{failed} of {} files failed", outcomes.len());
     }
+    if let (Some((input, output, png)), Engine::Model(cfg, model, device)) = (plot, &engine) {
+        crate::report::spectrogram::plot_enhancement(&input, &output, cfg, model, device, &png)?;
+    }
     Ok(())
+}
+
+/// `--plot`: the one input file, its output file and the PNG, checked before any work.
+fn plot_target(jobs: &[Job], png: &Path) -> Result<(PathBuf, PathBuf, PathBuf)> {
+    let (Input::File(input), Output::Atomic(output)) = (&jobs[0].input, &jobs[0].output) else {
+        bail!("--plot {} needs an input file and an output file (not - or a device)", png.display());
+    };
+    let inputs: Vec<PathBuf> = jobs.iter().map(|j| PathBuf::from(&j.shown_in)).collect();
+    crate::report::spectrogram::check_plot_target(&inputs, output, png)?;
+    Ok((input.clone(), output.clone(), png.to_path_buf()))
 }
 
 /// The folders the atomic outputs go into.
