@@ -7,7 +7,7 @@
 //!   into a preallocated buffer (per-chunk processing time, no allocation while timing).
 //! * [`ChunkTimes`]: median / p90 / p99 / max of those durations after warm-up.
 //! * [`measure_streamer`]: one setting (steps, C, threads) over a set of clean/noisy pairs with
-//!   the [`Streamer`]: per-chunk times, real-time factor and quality (SI-SDR, ESTOI).
+//!   a 16 kHz [`Pipeline`]: per-chunk times, real-time factor and quality (SI-SDR, ESTOI).
 //! * [`measure_engine_latency`]: a chirp probe pushed through the threaded [`Engine`] from a
 //!   file-like input; the delay is found by cross-correlation and compared with the
 //!   configuration's algorithmic latency.
@@ -41,7 +41,8 @@ use ringbuf::traits::{Consumer, Observer, Producer};
 use serde::{Deserialize, Serialize};
 
 use crate::dsp::Complex32;
-use crate::engine::{Engine, EngineConfig, Latency, Streamer, StreamerConfig};
+use crate::engine::streamer::ByRef;
+use crate::engine::{Aligner, Engine, EngineConfig, Latency, Pipeline, StreamerConfig};
 use crate::metrics::{align_delay, estoi, si_sdr};
 use crate::model::ChunkDenoiser;
 use crate::MODEL_RATE;
@@ -294,7 +295,27 @@ impl StreamerMeasurement {
 /// Chunk calls skipped as warm-up when summarising per-chunk times.
 pub const WARMUP_CHUNKS: usize = 8;
 
-/// Streams every noisy signal of `pairs` through a [`Streamer`] with `cfg` (fed in chunk-sized
+/// Streams `x` through a fresh 16 kHz [`Pipeline`] in `chunk`-sample blocks, as a device would;
+/// returns the aligned output, the time it took and the pipeline's delay in samples.
+fn stream_through(denoiser: &mut dyn ChunkDenoiser, cfg: &StreamerConfig, x: &[f32], chunk: usize) -> anyhow::Result<(Vec<f32>, Duration, usize)> {
+    let mut pipeline = Pipeline::new(vec![Box::new(ByRef(denoiser))], *cfg, MODEL_RATE, chunk)?;
+    let delay = pipeline.latency().total_out;
+    let mut raw = Vec::with_capacity(x.len() + delay + 4 * chunk + pipeline.max_output_for(chunk) * 2);
+    let t0 = Instant::now();
+    for block in x.chunks(chunk) {
+        pipeline.process(block, &mut raw);
+    }
+    // At the model rate the resamplers are identities, so the flush alone brings every input
+    // sample out (no padding to time).
+    pipeline.flush(&mut raw);
+    let took = t0.elapsed();
+    let mut out = Vec::with_capacity(x.len());
+    Aligner::new(delay, 1).push(&raw, x.len() as u64, &mut out);
+    out.resize(x.len(), 0.0);
+    Ok((out, took, delay))
+}
+
+/// Streams every noisy signal of `pairs` through a 16 kHz [`Pipeline`] with `cfg` (fed in chunk-sized
 /// blocks as a live input would be), timing each denoiser call, and scores the aligned output.
 ///
 /// A warm-up pass over the first half second of the first pair runs first and is not counted;
@@ -310,30 +331,14 @@ pub fn measure_streamer(
     let total: usize = pairs.iter().map(|p| p.noisy.len()).sum();
     let mut timed = TimedDenoiser::new(denoiser, total / chunk + 64 * pairs.len() + 64);
     // Warm-up (caches, allocator, lazily built kernels).
-    {
-        let warm = &pairs[0].noisy[..pairs[0].noisy.len().min(MODEL_RATE as usize / 2)];
-        let mut s = Streamer::with_borrowed(&mut timed, *cfg)?;
-        let mut out = Vec::with_capacity(s.max_output_for(warm.len()) + s.max_output_for(0) * 2);
-        s.feed(warm, &mut out);
-        s.flush(&mut out);
-    }
+    stream_through(&mut timed, cfg, &pairs[0].noisy[..pairs[0].noisy.len().min(MODEL_RATE as usize / 2)], chunk)?;
     timed.clear();
     let mut busy = Duration::ZERO;
     let mut outputs = Vec::with_capacity(pairs.len());
     let mut latency = 0;
     for p in pairs {
-        let mut s = Streamer::with_borrowed(&mut timed, *cfg)?;
-        latency = s.latency_samples();
-        let mut out = Vec::with_capacity(p.noisy.len() + latency + 4 * chunk + s.max_output_for(chunk) * 2);
-        let t0 = Instant::now();
-        for block in p.noisy.chunks(chunk) {
-            s.feed(block, &mut out);
-        }
-        s.flush(&mut out);
-        busy += t0.elapsed();
-        drop(s);
-        out.drain(..latency.min(out.len()));
-        out.resize(p.noisy.len(), 0.0);
+        let (out, took, delay) = stream_through(&mut timed, cfg, &p.noisy, chunk)?;
+        (busy, latency) = (busy + took, delay);
         outputs.push(out);
     }
     let chunk_times = ChunkTimes::from_durations(timed.times(), WARMUP_CHUNKS);
