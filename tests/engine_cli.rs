@@ -94,3 +94,18 @@ fn without_live_feature_devices_and_live_explain_how_to_build() {
         assert!(stderr.contains("--features live"), "{stderr}");
     }
 }
+
+#[test]
+fn live_takes_chunk_frames_like_enhance_and_bench() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inp, out) = (dir.path().join("in.wav"), dir.path().join("out.wav"));
+    write_wav(&inp, &Audio::mono(16_000, signal(16_000)), SampleFormat::Pcm16).unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(bin()).args(["live", "--stand-in", "identity"]).args(extra).arg("--input-file").arg(&inp).arg("--output-file").arg(&out).output().unwrap()
+    };
+    let res = run(&["--chunk-frames", "4"]);
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(res.status.success() && stderr.contains("chunk of 4 frames = 48.0 ms"), "{stderr}");
+    let both = run(&["--chunk-frames", "4", "--chunk-ms", "32"]);
+    assert!(!both.status.success(), "--chunk-frames and --chunk-ms together must be refused");
+}

@@ -59,7 +59,7 @@ fn weights(run: &Path, scratch: &Path) -> Vec<Vec<f32>> {
             let (den, _) = model.denoiser.forward(x.clone(), emb, None, None); // [1,2,T,F]
             let y = x.slice([0..1, 2..4, 0..t, 0..f]); // [1,2,T,F]
             let prior = model.prior_logvar(&cfg, y); // [1,1,T,F]
-            [den, prior.clone().repeat_dim(1, 2)].map(|v| v.to_data().to_vec::<f32>().unwrap())
+            [den, prior.clone().repeat_dim(1, 2)].map(|v| v.to_data().try_to_vec::<f32>().unwrap())
         })
         .collect()
 }

@@ -15,8 +15,9 @@ pub struct ExportArgs {
     /// (latest checkpoint's training weights, not averaged).
     #[arg(long, default_value = "best")]
     pub checkpoint: String,
-    /// The model folder to write (config.json, weights.bpk; MODEL_CARD.md kept if present).
-    #[arg(long)]
+    /// The model folder to write (config.json, weights.bpk; MODEL_CARD.md kept if present);
+    /// `--out` is kept as an alias.
+    #[arg(long = "out-dir", visible_alias = "out")]
     pub out: PathBuf,
     /// Write this re-noising between reverse steps into the model's config (`fresh` or
     /// `reuse`; see `ModelConfig::renoise`); the run's own if unset.

@@ -46,6 +46,10 @@ pub struct LiveArgs {
     /// 24 ms + (C-1) x 8 ms at the model rate. At most 4096 ms (512 hops).
     #[arg(long, default_value_t = 16.0, value_parser = crate::cli::bounded_f64(1.0, MAX_CHUNK_MS, "ms"), allow_negative_numbers = true)]
     pub chunk_ms: f64,
+    /// STFT frames per model call, as `enhance --chunk-frames` and `bench --chunk-frames` name it
+    /// (instead of `--chunk-ms`).
+    #[arg(long, conflicts_with = "chunk_ms", value_parser = crate::cli::chunk_frames_range())]
+    pub chunk_frames: Option<usize>,
     /// Remove at most this many dB of the noisy signal (mixes the noisy signal back in).
     #[arg(long, value_name = "DB", value_parser = crate::cli::bounded_f64(0.0, 1000.0, "dB"), allow_negative_numbers = true)]
     pub atten_lim_db: Option<f64>,
@@ -101,7 +105,7 @@ fn load_denoiser(args: &LiveArgs) -> anyhow::Result<(Box<dyn ChunkDenoiser>, cra
 fn engine_config(args: &LiveArgs, stft: crate::dsp::stft::StftConfig) -> anyhow::Result<EngineConfig> {
     // Clap bounded the milliseconds; a model with a hop shorter than 8 ms could still ask for
     // more frames than the bound.
-    let frames = StreamerConfig::chunk_frames_for_ms(&stft, args.chunk_ms as f32);
+    let frames = args.chunk_frames.unwrap_or_else(|| StreamerConfig::chunk_frames_for_ms(&stft, args.chunk_ms as f32));
     anyhow::ensure!(
         frames as u64 <= crate::cli::MAX_CHUNK_FRAMES,
         "--chunk-ms {} is {frames} frames for this model, more than {}",

@@ -13,8 +13,9 @@ pub struct TrainArgs {
     /// The shared data folder (with manifest.csv); only its train splits are trained on.
     #[arg(long)]
     pub data: PathBuf,
-    /// Run folder for config, logs (log.csv), checkpoints and the best model.
-    #[arg(long)]
+    /// Run folder for config, logs (log.csv), checkpoints and the best model (`--out-dir`, as
+    /// every folder output is named; `--out` is kept as an alias).
+    #[arg(long = "out-dir", visible_alias = "out")]
     pub out: PathBuf,
     /// Prior: learned (RestoreGrad), energy (PriorGrad-style) or standard (N(0, I)).
     #[arg(long, value_enum, default_value_t = PriorMode::Learned)]

@@ -179,7 +179,7 @@ mod tests {
         let (t, f) = (60, 256);
         let bands = band_matrix(f, 512, 16_000, &device);
         // Every band gets bins: the 15 STOI bands at 31.25 Hz spacing.
-        let per_band: Vec<f32> = bands.clone().sum_dim(0).into_data().to_vec().unwrap();
+        let per_band: Vec<f32> = bands.clone().sum_dim(0).into_data().try_to_vec::<f32>().unwrap();
         assert!(per_band.iter().all(|&c| c >= 1.0), "{per_band:?}");
         let mut s = 1u32;
         let mut u = || {
