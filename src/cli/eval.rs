@@ -122,6 +122,40 @@ pub fn run(a: EvalArgs, g: Globals) -> Result<()> {
     Ok(())
 }
 
+/// The shipped model's training options (its last run's `train.json`).
+const SHIPPED_TRAIN_OPTIONS: &str = include_str!("../../models/default/train.json");
+
+/// How many of the real train pairs (the first, sorted) the model trained on, from the
+/// `train.json` that `export` writes beside it; `None` when the folder has none.
+fn pairs_trained_on(model: Option<&Path>) -> Option<usize> {
+    let text = match model {
+        Some(dir) => std::fs::read_to_string(dir.join("train.json")).ok()?,
+        None => SHIPPED_TRAIN_OPTIONS.to_string(),
+    };
+    let opts: serde_json::Value = serde_json::from_str(&text).ok()?;
+    // Runs that validated on the test material trained on every train pair.
+    if opts.get("validation").and_then(|v| v.as_str()).unwrap_or("test") == "test" {
+        return Some(usize::MAX);
+    }
+    Some(opts.get("train_pairs").and_then(|v| v.as_u64()).unwrap_or(0) as usize)
+}
+
+/// Warns when the `vb` validation set holds real pairs the model was trained on: its scores
+/// would then not be validation.
+fn warn_if_trained_on_pairs(a: &EvalArgs) {
+    match pairs_trained_on(a.model.as_deref()) {
+        Some(usize::MAX) => crate::diag!(
+            "warning: the model trained on every real p287 pair (its run validated on the test material): the vb rows are not validation"
+        ),
+        Some(n) if n > a.train_pairs => crate::diag!(
+            "warning: the model trained on the first {n} real p287 pairs, but the vb set starts after the first {}: pass --train-pairs {n} to score only pairs it has not seen",
+            a.train_pairs
+        ),
+        None => tracing::info!("no train.json beside the model: cannot tell which real pairs it trained on"),
+        _ => {}
+    }
+}
+
 /// The named sets to evaluate.
 fn load_sets(a: &EvalArgs) -> Result<Vec<(String, Vec<ValItem>)>> {
     if let Some(data) = &a.data {
@@ -131,6 +165,9 @@ fn load_sets(a: &EvalArgs) -> Result<Vec<(String, Vec<ValItem>)>> {
             }
         }
         let val = ValidationSets::load(data, a.val_per_snr, 4.0, a.validation, a.train_pairs)?;
+        if a.sets.iter().any(|s| s == "vb") && a.validation == Validation::Holdout {
+            warn_if_trained_on_pairs(a);
+        }
         let mut out = Vec::new();
         if a.sets.iter().any(|s| s == "mix") {
             if a.by_snr {

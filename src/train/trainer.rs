@@ -365,6 +365,11 @@ pub fn export_checkpoint(run: &Path, which: &str, out: &Path, renoise: Option<cr
     let card = out.join("MODEL_CARD.md");
     let keep_card = card.is_file();
     save_model(out, &cfg, &model, None)?;
+    // The run's options travel with the model, so that `eval` can tell which real pairs it saw.
+    let options = run.join("train.json");
+    if options.is_file() {
+        std::fs::copy(&options, out.join("train.json")).with_context(|| format!("{}: cannot copy", options.display()))?;
+    }
     if !keep_card {
         std::fs::write(&card, format!("# restoregrad model\n\nExported from `{}` ({which}).\n", run.display()))?;
     }
