@@ -1,11 +1,11 @@
-//! The streaming engine: a device-free streaming core ([`Streamer`]), a threaded engine that runs
-//! it between lock-free rings with graceful degradation ([`threaded`]), and, with the `live`
-//! feature, audio devices through cpal (`device`).
+//! The streaming engine: the one audio path ([`Pipeline`]: any rate and channel count ->
+//! resampling -> [`Streamer`] -> resampling, its latency derived once), a threaded engine that
+//! runs a pipeline between lock-free rings with graceful degradation ([`threaded`]), and, with
+//! the `live` feature, audio devices through cpal (`device`).
 //!
-//! Files, tests, benchmarks and the live path share one code path: [`Streamer`] (used directly by
-//! [`enhance_mono_16k`]) inside the threaded [`Engine`] (used by [`run_file`] and the live
-//! session). [`segments`] is the offline alternative for whole files: the signal cut into
-//! segments that run as one batch.
+//! Files (`enhance`, [`enhance_mono_16k`]), benchmarks, the threaded [`Engine`] (used by
+//! [`run_file`] and the live session) all run through [`Pipeline`]. [`segments`] is the offline
+//! alternative for whole files: the signal cut into segments that run as one batch.
 
 #[cfg(feature = "live")]
 pub mod device;
@@ -16,9 +16,9 @@ pub mod streamer;
 pub mod testing;
 pub mod threaded;
 
-pub use pipeline::{Aligner, Latency, Pipeline};
+pub use pipeline::{enhance_mono_16k, Aligner, Latency, Pipeline};
 pub use segments::{enhance_segments_16k, SegmentConfig};
-pub use streamer::{atten_lim_gain, enhance_mono_16k, Degrade, Streamer, StreamerConfig, StreamerStats};
+pub use streamer::{atten_lim_gain, Degrade, Streamer, StreamerConfig, StreamerStats};
 pub use threaded::{
     run_file, Control, DegradePolicy, Engine, EngineConfig, EngineStats, FileRunOptions, FileRunReport,
     RingEnds, SharedCounters,

@@ -9,7 +9,7 @@
 use anyhow::Context;
 
 use crate::dsp::resample::StreamResampler;
-use crate::engine::streamer::{Degrade, Streamer, StreamerConfig, StreamerStats};
+use crate::engine::streamer::{ByRef, Degrade, Streamer, StreamerConfig, StreamerStats};
 use crate::model::{ChunkDenoiser, Enhancer, Model};
 use crate::{Error, MODEL_RATE};
 
@@ -292,6 +292,15 @@ impl<'a> Pipeline<'a> {
         self.process(&pad, out);
         self.flush(out);
     }
+}
+
+/// Enhances a whole mono model-rate signal with the streaming path and trims the latency, so the
+/// result is aligned with `x` and has its length. The denoiser is reset before use.
+///
+/// Fails only on an invalid config or a bin-count mismatch.
+pub fn enhance_mono_16k(denoiser: &mut dyn ChunkDenoiser, cfg: &StreamerConfig, x: &[f32]) -> anyhow::Result<Vec<f32>> {
+    let mut pipeline = Pipeline::new(vec![Box::new(ByRef(denoiser))], *cfg, crate::MODEL_RATE, x.len())?;
+    Ok(pipeline.enhance(x))
 }
 
 /// Runtime settings of a [`Pipeline`] over a [`Model`], as a builder.

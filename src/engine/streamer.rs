@@ -562,11 +562,3 @@ impl<'a> Streamer<'a> {
     }
 }
 
-/// Enhances a whole mono model-rate signal with the streaming path and trims the latency, so the
-/// result is aligned with `x` and has its length. The denoiser is reset before use.
-///
-/// Fails only on an invalid config or a bin-count mismatch.
-pub fn enhance_mono_16k(denoiser: &mut dyn ChunkDenoiser, cfg: &StreamerConfig, x: &[f32]) -> anyhow::Result<Vec<f32>> {
-    let mut pipeline = super::pipeline::Pipeline::new(vec![Box::new(ByRef(denoiser))], *cfg, crate::MODEL_RATE, x.len())?;
-    Ok(pipeline.enhance(x))
-}
