@@ -73,7 +73,7 @@ struct RestoreGrad {
     /// Samples processed since activation.
     t: u64,
     underruns: u64,
-    /// Last values sent to the workers (NaN: none yet).
+    /// Last values sent to the workers.
     sent_atten: f32,
     sent_steps: f32,
     sent_bypass: f32,
@@ -99,9 +99,9 @@ impl RestoreGrad {
             safety: 0,
             t: 0,
             underruns: 0,
-            sent_atten: f32::NAN,
-            sent_steps: f32::NAN,
-            sent_bypass: f32::NAN,
+            sent_atten: 0.0,
+            sent_steps: 1.0,
+            sent_bypass: 0.0,
             bypass: false,
         };
         p.start_engines()?;
@@ -135,9 +135,14 @@ impl RestoreGrad {
         }
         self.t = 0;
         self.underruns = 0;
-        self.sent_atten = f32::NAN;
-        self.sent_steps = f32::NAN;
-        self.sent_bypass = f32::NAN;
+        // The workers start with the defaults (no attenuation limit, 1 step, no bypass): nothing
+        // to send until the host changes a value. One message now makes the (unbounded, list)
+        // control channel allocate its first block here rather than on the audio thread.
+        self.send_all(Control::SetBypass(false));
+        self.sent_atten = 0.0;
+        self.sent_steps = 1.0;
+        self.sent_bypass = 0.0;
+        self.bypass = false;
         Ok(())
     }
 
