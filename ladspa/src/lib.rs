@@ -21,7 +21,7 @@
 //! worker when they change (only then: the control channel may allocate on a send). `samples`
 //! (1-2) is a property of the denoiser: a change takes effect at the next `activate`.
 
-use ladspa::{ControlHint, Data, DefaultValue, Plugin, PluginDescriptor, Port, PortConnection, PortDescriptor, Properties};
+use ladspa::{Data, DefaultValue, Plugin, PluginDescriptor, Port, PortConnection, PortDescriptor};
 use restoregrad::engine::threaded::{Control, Engine, EngineConfig};
 use restoregrad::engine::StreamerConfig;
 use restoregrad::model::ChunkDenoiser;
@@ -286,7 +286,7 @@ fn control_ports() -> Vec<Port> {
         Port {
             name: PORT_STEPS,
             desc: PortDescriptor::ControlInput,
-            hint: Some(ControlHint::HINT_INTEGER),
+            hint: Some(ladspa::HINT_INTEGER),
             default: Some(DefaultValue::Minimum),
             lower_bound: Some(1.0),
             upper_bound: Some(6.0),
@@ -294,7 +294,7 @@ fn control_ports() -> Vec<Port> {
         Port {
             name: PORT_SAMPLES,
             desc: PortDescriptor::ControlInput,
-            hint: Some(ControlHint::HINT_INTEGER),
+            hint: Some(ladspa::HINT_INTEGER),
             default: Some(DefaultValue::Maximum),
             lower_bound: Some(1.0),
             upper_bound: Some(2.0),
@@ -302,7 +302,7 @@ fn control_ports() -> Vec<Port> {
         Port {
             name: PORT_BYPASS,
             desc: PortDescriptor::ControlInput,
-            hint: Some(ControlHint::HINT_TOGGLED),
+            hint: Some(ladspa::HINT_TOGGLED),
             default: Some(DefaultValue::Value0),
             lower_bound: None,
             upper_bound: None,
@@ -314,6 +314,7 @@ fn control_ports() -> Vec<Port> {
 
 /// The plugin descriptors: 0 mono, 1 stereo.
 #[no_mangle]
+#[allow(improper_ctypes_definitions)] // the ladspa crate declares it with this Rust type
 pub extern "C" fn get_ladspa_descriptor(index: u64) -> Option<PluginDescriptor> {
     match index {
         0 => {
@@ -322,7 +323,7 @@ pub extern "C" fn get_ladspa_descriptor(index: u64) -> Option<PluginDescriptor> 
             Some(PluginDescriptor {
                 unique_id: 0x52_4701,
                 label: LABEL_MONO,
-                properties: Properties::PROP_REALTIME,
+                properties: ladspa::PROP_REALTIME,
                 name: "restoregrad speech enhancement (mono)",
                 maker: "restoregrad",
                 copyright: "MIT OR Apache-2.0",
@@ -341,7 +342,7 @@ pub extern "C" fn get_ladspa_descriptor(index: u64) -> Option<PluginDescriptor> 
             Some(PluginDescriptor {
                 unique_id: 0x52_4702,
                 label: LABEL_STEREO,
-                properties: Properties::PROP_REALTIME,
+                properties: ladspa::PROP_REALTIME,
                 name: "restoregrad speech enhancement (stereo)",
                 maker: "restoregrad",
                 copyright: "MIT OR Apache-2.0",
