@@ -233,8 +233,15 @@ fn mono_and_stereo_match_the_pipeline_at_48k() {
             let xc: Vec<f32> = x.iter().map(|v| g * v).collect();
             assert!(outs[c].iter().all(|v| v.is_finite()));
             let reference = restoregrad::PipelineBuilder::new(rate, 1).build(&model).unwrap().enhance(&xc);
-            let (snr, _) = compare(&format!("{nc} ch, channel {c}"), &outs[c], &reference, lat as usize, rate);
-            assert!(snr > 25.0, "plugin output differs from the pipeline: error SNR {snr:.1} dB");
+            let (snr, maxd) = compare(&format!("{nc} ch, channel {c}"), &outs[c], &reference, lat as usize, rate);
+            if underruns == 0.0 {
+                // No fallback to dry: the wet path is the pipeline, sample for sample (measured:
+                // bit-exact, max |diff| 0).
+                assert!(maxd < 1e-5, "plugin output differs from the pipeline: max |diff| {maxd:.2e}");
+            } else {
+                // A loaded machine made the worker late somewhere: those samples are dry.
+                assert!(snr > 20.0, "plugin output differs from the pipeline: error SNR {snr:.1} dB");
+            }
         }
     }
 }
