@@ -145,11 +145,27 @@ fn rand_chacha_like(seed: u64) -> rand::rngs::StdRng {
 /// random blocks of 1..=max_block, pacing the calls at `pace` times real time. Returns the
 /// outputs per channel, the latency read after each call, and the underrun count.
 fn run_plugin(d: &Descriptor, nc: usize, rate: u32, x: &[f32], max_block: usize, pace: f64) -> (Vec<Vec<f32>>, Vec<f32>, f32) {
+    run_plugin_with(d, nc, rate, x, max_block, pace, [0.0, 1.0, 2.0, 0.0], None)
+}
+
+/// [`run_plugin`] with the four control inputs (attenuation, steps, samples, bypass) and
+/// optionally other values set from the middle of the input on.
+#[allow(clippy::too_many_arguments)]
+fn run_plugin_with(
+    d: &Descriptor,
+    nc: usize,
+    rate: u32,
+    x: &[f32],
+    max_block: usize,
+    pace: f64,
+    init: [f32; 4],
+    later: Option<[f32; 4]>,
+) -> (Vec<Vec<f32>>, Vec<f32>, f32) {
     let h = (d.instantiate)(d, rate as c_ulong);
     assert!(!h.is_null(), "instantiate failed");
     let mut inb = vec![vec![0f32; 8192]; nc];
     let mut outb = vec![vec![0f32; 8192]; nc];
-    let mut ctl = [0.0f32, 1.0, 2.0, 0.0, -1.0, -1.0];
+    let mut ctl = [init[0], init[1], init[2], init[3], -1.0, -1.0];
     for c in 0..nc {
         (d.connect_port)(h, c as c_ulong, inb[c].as_mut_ptr());
         (d.connect_port)(h, (nc + c) as c_ulong, outb[c].as_mut_ptr());
@@ -171,6 +187,13 @@ fn run_plugin(d: &Descriptor, nc: usize, rate: u32, x: &[f32], max_block: usize,
             let g = 1.0 - 0.3 * c as f32;
             for i in 0..n {
                 inb[c][i] = g * x[pos + i];
+            }
+        }
+        if let Some(l) = later {
+            if pos >= x.len() / 2 {
+                for i in 0..4 {
+                    unsafe { std::ptr::write_volatile(&mut ctl[i], l[i]) };
+                }
             }
         }
         (d.run)(h, n as c_ulong);
@@ -256,4 +279,28 @@ fn block_sizes_and_rates() {
         assert!(outs[0].iter().all(|v| v.is_finite()));
         assert!(lats.iter().all(|&l| l == lats[0] && l > 0.0), "{rate} Hz: latency not constant");
     }
+}
+
+#[test]
+fn bypass_is_the_input_delayed_by_the_reported_latency() {
+    let (lib, _serial) = load();
+    let rate = 48_000;
+    let x = signal(rate, rate as usize / 2);
+    let (outs, lats, _) = run_plugin_with(lib.descs[0], 1, rate, &x, 2048, 1e9, [0.0, 1.0, 2.0, 1.0], None);
+    let lat = lats[0] as usize;
+    for (t, &y) in outs[0].iter().enumerate() {
+        let want = if t < lat { 0.0 } else { x[t - lat] };
+        assert_eq!(y, want, "sample {t}");
+    }
+}
+
+#[test]
+fn control_changes_keep_latency_constant() {
+    let (lib, _serial) = load();
+    let rate = 44_100;
+    let x = signal(rate, rate as usize);
+    let (outs, lats, _) =
+        run_plugin_with(lib.descs[1], 2, rate, &x, 1024, 1e9, [0.0, 1.0, 2.0, 0.0], Some([12.0, 3.0, 1.0, 0.0]));
+    assert!(outs.iter().flatten().all(|v| v.is_finite()));
+    assert!(lats.iter().all(|&l| l == lats[0] && l > 0.0));
 }
