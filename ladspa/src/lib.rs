@@ -176,7 +176,11 @@ impl RestoreGrad {
     /// The real-time part for one channel: no allocation, lock, syscall or panic.
     fn process(&mut self, c: usize, input: &[f32], out: &mut [f32]) {
         let (safety, t0, bypass) = (self.safety as u64, self.t, self.bypass);
-        let ch = &mut self.chans[c];
+        let Some(ch) = self.chans.get_mut(c) else {
+            // Only after a failed restart in `activate`: silence, never a panic.
+            out.fill(0.0);
+            return;
+        };
         // Feed the worker. Input the ring cannot take is lost; the wet stream then lacks as
         // many samples, so its index moves on by as many to stay aligned.
         let pushed = ch.input.push_slice(input);
@@ -217,8 +221,7 @@ impl RestoreGrad {
         }
         // Input samples lost at the ring: their wet samples will never come.
         if dropped > 0 {
-            let c = &mut self.chans[c];
-            c.wet_next += dropped; // approximate: the gap is in the middle of the queued stream
+            ch.wet_next += dropped; // approximate: the gap is in the middle of the queued stream
         }
         self.underruns += underruns;
     }
