@@ -245,6 +245,8 @@ fn mono_and_stereo_match_the_pipeline_at_48k() {
     let x = signal(rate, 2 * rate as usize);
     let model = restoregrad::Model::shipped().unwrap();
     let (lib, _serial) = load();
+    let cfg = restoregrad::engine::StreamerConfig::default().with_stft(model.config.stft());
+    eprintln!("engine latency at 48 kHz: {:?}", restoregrad::Latency::new(rate, rate, &cfg).unwrap());
     for (di, nc) in [(0usize, 1usize), (1, 2)] {
         let (outs, lats, underruns) = run_plugin(lib.descs[di], nc, rate, &x, 2048, 0.5);
         let lat = lats[0];
