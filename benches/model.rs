@@ -70,6 +70,7 @@ fn main() {
                 z: z.clone(),
                 times: vec![5.0, 20.0, 35.0, 45.0],
                 start_form: vec![false, false, false, true],
+                prior_drawn: vec![],
             };
             let terms = model.losses(&cfg, &schedule, batch);
             let grads = terms.total.backward();

@@ -4,6 +4,14 @@
 # again after an interruption and each run continues from its last checkpoint.
 #
 #   scripts/train_v2.sh [learned|standard|both]        (default: both, side by side)
+#   scripts/train_v2.sh finetune                        (stage 2, after `standard`)
+#
+# Stage 2 continues the standard run for FT_STEPS more optimiser steps at a lower learning rate,
+# twice side by side with the identical recipe: as the learned-prior model (runs/v2_learned_ft:
+# new Prior/Posterior Nets starting at Σ = I, half the items drawn with Σ_prior(y)) and as its
+# standard-prior control (runs/v2_standard_ft). Why: trained from scratch, the learned run fell
+# behind the control after 2,000 steps as its prior stopped matching its posterior
+# (docs/training/v2.md).
 #
 # Environment:
 #   DATA    the shared data folder (default ../shared/data)
@@ -11,6 +19,7 @@
 #           was built with it, else cpu)
 #   BIN     the restoregrad binary (default: target-tch's if present, else target/release)
 #   STEPS   optimiser steps of each run (default 12000)
+#   FT_STEPS, FT_LR   stage 2's optimiser steps and peak learning rate (default 3000, 3e-4)
 #   NICE    niceness of the runs (default 19: builds and tests keep the cores when they need them)
 #
 # Each run uses one thread (OMP_NUM_THREADS=1, RAYON_NUM_THREADS=1) so that the two runs share a
@@ -38,13 +47,15 @@ fi
 # asymmetric magnitude term, ESTOI term), y context 3, a per-band GRU over time, SNRs -5..15 dB
 # (real recordings sit at 0-5 dB), the real-pair mix chosen by docs/training/real_pairs.md, and
 # 80% of items at the 3 noisiest sampling times.
-recipe=(
-  --data "$DATA" --device "$DEVICE" --steps "$STEPS" --seed 7 --batch 8 --segment-secs 1 --lr 1e-3
-  --predict clean --compress-beta 2 --gamma 100 --speech-weight 1 --mag-weight 4 --under-weight 0.5
-  --estoi-weight 4 --y-context 3 --band-hidden 32 --snr-max 15
+common=(
+  --data "$DATA" --device "$DEVICE" --seed 7 --batch 8 --segment-secs 1
+  --predict clean --gamma 100 --speech-weight 1 --mag-weight 4 --under-weight 0.5
+  --estoi-weight 4 --y-context 3 --snr-max 15
   --train-pairs 3 --pair-fraction 0.3 --pair-remix 0.75 --pair-cross 0.67
   --fast-fraction 0.8 --fast-pool 3 --val-every 500 --val-per-snr 10 --val-sampling-steps 1 --ckpt-every 100
 )
+# Stage 1's architecture and compression (stage 2 inherits them from its source run).
+recipe=("${common[@]}" --compress-beta 2 --band-hidden 32 --steps "$STEPS" --lr 1e-3)
 
 # nice alone does not reach other sessions' processes under the kernel's autogroup scheduling;
 # setting the group's niceness does (where the kernel allows it).
@@ -59,7 +70,23 @@ train_run() {
     >>"$out/train.out" 2>&1
 }
 
+finetune_run() {
+  local prior=$1 out=runs/v2_$1_ft
+  local extra=()
+  [[ "$prior" == learned ]] && extra=(--prior-draw-fraction 0.5)
+  mkdir -p "$out"
+  local start=(--init-from runs/v2_standard)
+  [[ -f "$out/checkpoint/state.json" ]] && start=(--resume)
+  OMP_NUM_THREADS=1 RAYON_NUM_THREADS=1 nice -n "$NICE" "$BIN" -q train --out "$out" --prior "$prior" "${start[@]}" \
+    "${common[@]}" --steps "${FT_STEPS:-3000}" --lr "${FT_LR:-3e-4}" "${extra[@]}" >>"$out/train.out" 2>&1
+}
+
 case "${1:-both}" in
+  finetune)
+    finetune_run learned &
+    finetune_run standard &
+    wait
+    ;;
   learned) train_run learned ;;
   standard) train_run standard ;;
   both)

@@ -358,6 +358,7 @@ fn tiny_model_overfits_one_batch() {
             z: z.clone(),
             times: vec![5.0, 20.0, 35.0, 45.0],
             start_form: vec![false, false, false, true],
+            prior_drawn: vec![false, true, false, false],
         };
         // The clean-estimate error is a fixed-target measure in every prior mode (L_DM's own
         // weights move with the learned Σ_post).

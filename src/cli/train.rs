@@ -17,9 +17,10 @@ pub struct TrainArgs {
     /// every folder output is named; `--out` is kept as an alias).
     #[arg(long = "out-dir", visible_alias = "out")]
     pub out: PathBuf,
-    /// Prior: learned (RestoreGrad), energy (PriorGrad-style) or standard (N(0, I)).
-    #[arg(long, value_enum, default_value_t = PriorMode::Learned)]
-    pub prior: PriorMode,
+    /// Prior: learned (RestoreGrad), energy (PriorGrad-style) or standard (N(0, I)) [default:
+    /// learned, or the --init-from run's; a standard run may be continued as learned].
+    #[arg(long, value_enum)]
+    pub prior: Option<PriorMode>,
     /// Total optimiser steps of the run [default: 20000]; with --resume, the run's recorded
     /// total unless given, and only a larger total (extending it) is accepted.
     #[arg(long)]
@@ -57,6 +58,10 @@ pub struct TrainArgs {
     /// How many of the fast sampler's noisiest times those items use (1-6).
     #[arg(long, default_value_t = 6)]
     pub fast_pool: usize,
+    /// Learned prior: fraction of items whose noise is drawn with Σ_prior(y) rather than
+    /// Σ_post (0 = the paper's recipe).
+    #[arg(long, default_value_t = 0.0)]
+    pub prior_draw_fraction: f32,
     /// What the denoiser predicts: the clean planes (starts as the identity) or CDiffuSE's noise.
     #[arg(long, value_enum, default_value_t = Prediction::Clean)]
     pub predict: Prediction,
@@ -142,8 +147,14 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     let device = parse_device(&a.device).map_err(anyhow::Error::msg)?;
     let mut cfg = match &a.init_from {
         Some(src) => crate::model::io::load_config(&src.join("config.json")).map_err(anyhow::Error::msg)?,
-        None => ModelConfig::new().with_prior(a.prior).with_predict(a.predict),
+        None => ModelConfig::new().with_prior(a.prior.unwrap_or(PriorMode::Learned)).with_predict(a.predict),
     };
+    if let Some(prior) = a.prior {
+        if a.init_from.is_some() && prior != cfg.prior && !(cfg.prior == PriorMode::Standard && prior == PriorMode::Learned) {
+            anyhow::bail!("--init-from: a {:?} run can only be continued with its own prior (or standard as learned)", cfg.prior);
+        }
+        cfg.prior = prior;
+    }
     if let Some(v) = a.eta {
         cfg.eta = v;
     }
@@ -178,10 +189,13 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         }
         cfg.y_context = v;
     }
+    if a.prior_draw_fraction > 0.0 && cfg.prior != PriorMode::Learned {
+        anyhow::bail!("--prior-draw-fraction needs --prior learned");
+    }
     if a.train_pairs > 0 && a.validation != Validation::Holdout {
         anyhow::bail!("--train-pairs needs --validation holdout (with `test` every train pair is trained on)");
     }
-    for (flag, v) in [("--pair-fraction", a.pair_fraction), ("--pair-remix", a.pair_remix), ("--pair-cross", a.pair_cross), ("--broadband-noise", a.broadband_noise)] {
+    for (flag, v) in [("--pair-fraction", a.pair_fraction), ("--pair-remix", a.pair_remix), ("--pair-cross", a.pair_cross), ("--broadband-noise", a.broadband_noise), ("--prior-draw-fraction", a.prior_draw_fraction)] {
         if !(0.0..=1.0).contains(&v) {
             anyhow::bail!("{flag} must be in 0..=1, got {v}");
         }
@@ -206,6 +220,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         val_per_snr: a.val_per_snr,
         fast_fraction: a.fast_fraction,
         fast_pool: a.fast_pool,
+        prior_draw_fraction: a.prior_draw_fraction,
         init_from: a.init_from,
         validation: a.validation,
         train_pairs: a.train_pairs,

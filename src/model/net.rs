@@ -279,6 +279,18 @@ impl VarianceNet {
         }
     }
 
+    /// A variance net that starts at log Σ = 0 (Σ = I, the standard prior) for every input:
+    /// zero output weights (still trained through the non-zero features below them) and the
+    /// bias that maps to 0 in `[logvar_min, logvar_max]`.
+    pub fn neutral(cfg: &ModelConfig, in_planes: usize, device: &Device) -> Self {
+        let mut net = Self::new(cfg, in_planes, device);
+        let at = ((0.0 - cfg.logvar_min) / (cfg.logvar_max - cfg.logvar_min)).clamp(0.01, 0.99);
+        let bias = (at / (1.0 - at)).ln() as f32; // sigmoid⁻¹
+        net.out.weight = Param::from_tensor(net.out.weight.val().zeros_like());
+        net.out.bias = Some(Param::from_tensor(Tensor::from_data(TensorData::new(vec![bias], [1]), device)));
+        net
+    }
+
     /// Log-variance `[B, 1, T, F]` in `[logvar_min, logvar_max]` from features `[B, P, T, F]`.
     pub fn forward(&self, feats: Tensor<4>) -> Tensor<4> {
         let h = silu(self.c1.forward(feats)); // [B, C, T, F]

@@ -63,6 +63,9 @@ pub struct TrainBatch {
     pub times: Vec<f64>,
     /// Per item: draw x_t as the sampler's start does (mean √ᾱ y) instead of the marginal.
     pub start_form: Vec<bool>,
+    /// Per item (learned prior): draw the noise with Σ_prior(y), held fixed, instead of Σ_post.
+    /// Empty means none.
+    pub prior_drawn: Vec<bool>,
 }
 
 /// The loss terms of one batch (scalars), each logged separately.
@@ -106,7 +109,7 @@ impl TrainModel {
     /// The RestoreGrad training loss for one batch.
     pub fn losses(&self, cfg: &ModelConfig, schedule: &Schedule, batch: TrainBatch) -> LossTerms {
         let device = batch.clean.device();
-        let TrainBatch { clean: x0, noisy: y, z, times, start_form } = batch;
+        let TrainBatch { clean: x0, noisy: y, z, times, start_form, prior_drawn } = batch;
         let coeffs: Vec<_> = times
             .iter()
             .zip(&start_form)
@@ -128,8 +131,15 @@ impl TrainModel {
                 )); // [B,1,T,F]
                 let lv_prior = self.model.prior_logvar(cfg, y.clone()); // [B,1,T,F]
                 let lr = latent_regulariser(x0.clone(), lv_post.clone(), schedule.alpha_bar_last());
-                let pm = prior_matching(lv_prior, lv_post.clone());
-                (lv_post, lr, pm)
+                let pm = prior_matching(lv_prior.clone(), lv_post.clone());
+                // Items drawn with the (detached) prior see the noise inference starts from; the
+                // prior itself still learns only through L_PM.
+                let drawn = per_item(
+                    (0..times.len()).map(|i| if prior_drawn.get(i).copied().unwrap_or(false) { 1.0 } else { 0.0 }),
+                    &device,
+                ); // [B,1,1,1]
+                let lv = lv_prior.detach() * drawn.clone() + lv_post * (drawn.neg() + 1.0); // [B,1,T,F]
+                (lv, lr, pm)
             }
             _ => (self.model.prior_logvar(cfg, y.clone()), zero(), zero()),
         };

@@ -33,6 +33,8 @@ pub struct HostBatch {
     pub times: Vec<f64>,
     /// Whether each item is drawn in the sampler's start form.
     pub start_form: Vec<bool>,
+    /// Whether each item's noise is drawn with Σ_prior(y) instead of Σ_post (learned prior).
+    pub prior_drawn: Vec<bool>,
 }
 
 /// Compressed real/imag planes `[2, T, F]` of a 16 kHz signal, appended to `out`.
@@ -67,7 +69,9 @@ pub fn make_batch(corpus: &Corpus, cfg: &ModelConfig, schedule: &Schedule, opts:
         }
     }
     let z = (0..clean.len()).map(|_| StandardNormal.sample(&mut rng)).collect();
-    HostBatch { step, batch, frames, clean, noisy, z, times, start_form }
+    // Drawn only when asked for, so runs without it keep their batches (and resume exactly).
+    let prior_drawn = (0..batch).map(|_| opts.prior_draw_fraction > 0.0 && rng.random::<f32>() < opts.prior_draw_fraction).collect();
+    HostBatch { step, batch, frames, clean, noisy, z, times, start_form, prior_drawn }
 }
 
 /// Starts a loader thread producing batches for steps `first..last` in order.

@@ -43,6 +43,11 @@ pub struct TrainOptions {
     /// of 1-3 step sampling).
     #[serde(default = "default_fast_pool")]
     pub fast_pool: usize,
+    /// Learned prior: fraction of items whose diffusion noise is drawn with Σ_prior(y) (held
+    /// fixed) instead of Σ_post(x0, y), so the denoiser also trains on the noise it meets at
+    /// inference. 0 is the paper's recipe.
+    #[serde(default)]
+    pub prior_draw_fraction: f32,
     /// A run folder whose last checkpoint (weights and EMA, not the optimiser) starts this run:
     /// fine-tuning with a new loss or schedule. Its architecture must match the config.
     #[serde(default)]

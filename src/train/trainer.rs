@@ -26,6 +26,8 @@ use super::validate::{score_noisy, score_set, ValScores};
 use crate::model::diffusion::Schedule;
 use crate::model::io::{load_config, save_model};
 use crate::model::restoregrad::{TrainBatch, TrainModel};
+use crate::model::config::PriorMode;
+use crate::model::net::VarianceNet;
 use crate::model::{ModelConfig, RestoreGrad};
 
 /// The two VoiceBank-DEMAND CSV columns: empty when every real pair is trained on.
@@ -76,7 +78,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
 fn to_batch(h: HostBatch, cfg: &ModelConfig, device: &Device) -> TrainBatch {
     let shape = [h.batch, 2, h.frames, cfg.n_freq];
     let t = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, shape), device);
-    TrainBatch { clean: t(h.clean), noisy: t(h.noisy), z: t(h.z), times: h.times, start_form: h.start_form }
+    TrainBatch { clean: t(h.clean), noisy: t(h.noisy), z: t(h.z), times: h.times, start_form: h.start_form, prior_drawn: h.prior_drawn }
 }
 
 /// Saves the checkpoint atomically: written to `checkpoint.tmp`, then swapped in.
@@ -247,6 +249,12 @@ fn init_from(src_run: &Path, cfg: &ModelConfig, ad: &Device, device: &Device) ->
     if cfg.y_context != src_cfg.y_context {
         model.model.denoiser = model.model.denoiser.with_context(cfg, ad);
         ema.denoiser = ema.denoiser.with_context(cfg, device);
+    }
+    if cfg.prior == PriorMode::Learned && model.posterior_net.is_none() {
+        // A standard-prior source ran with Σ = I; the new variance nets start there.
+        model.model.prior_net = Some(VarianceNet::neutral(cfg, 3, ad));
+        model.posterior_net = Some(VarianceNet::neutral(cfg, 6, ad));
+        ema.prior_net = Some(VarianceNet::neutral(cfg, 3, device));
     }
     Ok((model, ema))
 }
