@@ -373,3 +373,42 @@ fn tiny_model_overfits_one_batch() {
         assert!(last < first / 3.0, "{prior} {predict:?}: clean-estimate loss {first} -> {last}: did not drop 3x");
     }
 }
+
+#[test]
+fn a_neutral_variance_net_starts_at_the_standard_prior() {
+    // Continuing a standard-prior run as learned must not move its starting point: Σ = I.
+    let device = Device::flex();
+    let cfg = tiny_cfg(PriorMode::Learned);
+    let net = restoregrad::model::net::VarianceNet::neutral(&cfg, 3, &device);
+    let y = random_planes([1, 2, 6, cfg.n_freq], 3, &device);
+    let logvar = net.forward(restoregrad::model::net::spectral_features(y)); // [1, 1, 6, F]
+    let worst: f32 = logvar.abs().max().into_scalar();
+    assert!(worst < 1e-5, "log Σ should start at 0, got up to {worst}");
+}
+
+#[test]
+fn prior_drawn_items_use_the_prior_variance() {
+    // The same batch with one item drawn from Σ_prior instead of Σ_post: the noise loss changes
+    // (the two nets differ at initialisation), and drawing none equals the empty list.
+    let device = Device::flex();
+    device.seed(4);
+    let cfg = tiny_cfg(PriorMode::Learned);
+    let schedule = Schedule::new(cfg.train_steps, cfg.beta_start, cfg.beta_end);
+    let model = TrainModel::new(&cfg, &device);
+    let (clean, noisy, z) = fixed_batch(&cfg, &device);
+    let dm = |prior_drawn: Vec<bool>| -> f32 {
+        let batch = TrainBatch {
+            clean: clean.clone(),
+            noisy: noisy.clone(),
+            z: z.clone(),
+            times: vec![5.0, 20.0, 35.0, 45.0],
+            start_form: vec![false; 4],
+            prior_drawn,
+        };
+        model.losses(&cfg, &schedule, batch).dm.into_scalar()
+    };
+    let none = dm(vec![]);
+    assert_eq!(none, dm(vec![false; 4]));
+    let one = dm(vec![true, false, false, false]);
+    assert!((one - none).abs() > 1e-6 * none.abs().max(1.0), "prior draw had no effect: {one} vs {none}");
+}

@@ -30,6 +30,8 @@ fn options(data: &Path, steps: u64) -> TrainOptions {
         val_per_snr: 1,
         fast_fraction: 0.5,
         fast_pool: 3,
+        // Exercises the per-item prior draws in the resumed batches too.
+        prior_draw_fraction: 0.5,
         init_from: None,
         validation: Validation::Holdout,
         train_pairs: 1,
