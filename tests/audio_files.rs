@@ -1,8 +1,8 @@
 //! Audio file reading and writing: formats, fixtures, every bad input, atomic writes.
 
 use restoregrad::audio::{
-    ensure_distinct, read_audio, read_audio_with_report, write_wav, Audio, AudioError, AudioReader,
-    SampleFormat, WavWriter,
+    ensure_distinct, read_audio, read_audio_with_report, write_audio, Audio, AudioError, AudioReader,
+    SampleFormat, AudioWriter,
 };
 use std::path::{Path, PathBuf};
 
@@ -110,13 +110,35 @@ fn wav_int_8_16_24_32_bit_read_exactly() {
 }
 
 #[test]
+fn flac_output_round_trips_through_the_reader_like_pcm16_wav() {
+    // Stereo, not a whole number of 4096-frame FLAC blocks, with a clipped and a NaN sample.
+    let dir = tempfile::tempdir().unwrap();
+    let mut x = tone(10_001, 2, 44_100);
+    x[7] = 1.7;
+    x[8] = f32::NAN;
+    let audio = Audio { sample_rate: 44_100, channels: 2, samples: x };
+    let (wav, flac) = (dir.path().join("a.wav"), dir.path().join("a.flac"));
+    write_audio(&wav, &audio, SampleFormat::Pcm16).unwrap();
+    let rep = write_audio(&flac, &audio, SampleFormat::Pcm16).unwrap();
+    assert_eq!((rep.frames, rep.clipped, rep.nonfinite_replaced), (10_001, 1, 1));
+    assert_eq!(&std::fs::read(&flac).unwrap()[..4], b"fLaC");
+    let back = read_audio(&flac).unwrap();
+    assert_eq!((back.sample_rate, back.channels, back.frames()), (44_100, 2, 10_001));
+    assert_eq!(back, read_audio(&wav).unwrap());
+    // Float samples do not fit FLAC: refused, and nothing is left behind.
+    let err = AudioWriter::create(dir.path().join("f.flac"), 16_000, 1, SampleFormat::Float32).unwrap_err();
+    assert!(err.to_string().contains("f.flac: ") && err.to_string().contains("integer samples only"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
+#[test]
 fn wav_pcm16_and_float32_round_trip_through_writer() {
     let dir = tempfile::tempdir().unwrap();
     let x = tone(4_000, 1, 16_000);
     let audio = Audio::mono(16_000, x.clone());
 
     let p16 = dir.path().join("pcm16.wav");
-    let rep = write_wav(&p16, &audio, SampleFormat::Pcm16).unwrap();
+    let rep = write_audio(&p16, &audio, SampleFormat::Pcm16).unwrap();
     assert_eq!(
         (rep.frames, rep.clipped, rep.nonfinite_replaced),
         (4_000, 0, 0)
@@ -139,7 +161,7 @@ fn wav_pcm16_and_float32_round_trip_through_writer() {
     assert!(max_err <= 0.5 / 32768.0 + 1e-7, "PCM16 error {max_err}");
 
     let pf = dir.path().join("float.wav");
-    write_wav(&pf, &audio, SampleFormat::Float32).unwrap();
+    write_audio(&pf, &audio, SampleFormat::Float32).unwrap();
     let spec = hound::WavReader::open(&pf).unwrap().spec();
     assert_eq!(
         (spec.bits_per_sample, spec.sample_format),
@@ -156,7 +178,7 @@ fn wav_pcm16_and_float32_round_trip_through_writer() {
 fn pcm16_writer_clamps_and_counts_clipping() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("clip.wav");
-    let mut w = WavWriter::create(&path, 16_000, 1, SampleFormat::Pcm16).unwrap();
+    let mut w = AudioWriter::create(&path, 16_000, 1, SampleFormat::Pcm16).unwrap();
     w.write(&[0.5, 1.5, -2.0, 1.0, -1.0, f32::NAN]).unwrap();
     assert_eq!(w.clipped(), 2);
     let rep = w.finish().unwrap();
@@ -216,7 +238,7 @@ fn stereo_44k1_file_round_trip_and_channels() {
     let left = tone(2_205, 1, 44_100);
     let right: Vec<f32> = left.iter().map(|v| -0.5 * v).collect();
     let audio = Audio::from_channels(44_100, &[left.clone(), right.clone()]);
-    write_wav(&path, &audio, SampleFormat::Float32).unwrap();
+    write_audio(&path, &audio, SampleFormat::Float32).unwrap();
     let a = read_audio(&path).unwrap();
     assert_eq!((a.sample_rate, a.channels, a.frames()), (44_100, 2, 2_205));
     assert!((a.duration_secs() - 0.05).abs() < 1e-9);
@@ -228,7 +250,7 @@ fn stereo_44k1_file_round_trip_and_channels() {
 fn many_channels_and_rate_limits() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("six.wav");
-    write_wav(
+    write_audio(
         &path,
         &Audio {
             sample_rate: 8_000,
@@ -242,7 +264,7 @@ fn many_channels_and_rate_limits() {
     assert_eq!((a.channels, a.frames()), (6, 100));
 
     let path = dir.path().join("hi.wav");
-    write_wav(
+    write_audio(
         &path,
         &Audio::mono(192_000, tone(100, 1, 192_000)),
         SampleFormat::Pcm16,
@@ -252,7 +274,7 @@ fn many_channels_and_rate_limits() {
 
     for rate in [4_000u32, 7_999, 192_001, 384_000] {
         let path = dir.path().join(format!("rate{rate}.wav"));
-        write_wav(
+        write_audio(
             &path,
             &Audio::mono(rate, vec![0.1; 50]),
             SampleFormat::Pcm16,
@@ -314,7 +336,7 @@ fn empty_file() {
 fn truncated_header() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.wav");
-    write_wav(
+    write_audio(
         &good,
         &Audio::mono(16_000, tone(100, 1, 16_000)),
         SampleFormat::Pcm16,
@@ -344,7 +366,7 @@ fn truncated_header() {
 fn truncated_data_returns_what_is_there() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.wav");
-    write_wav(
+    write_audio(
         &good,
         &Audio::mono(16_000, tone(1_000, 1, 16_000)),
         SampleFormat::Pcm16,
@@ -386,7 +408,7 @@ fn not_audio() {
 fn zero_length_audio() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("zero.wav");
-    let w = WavWriter::create(&path, 16_000, 1, SampleFormat::Pcm16).unwrap();
+    let w = AudioWriter::create(&path, 16_000, 1, SampleFormat::Pcm16).unwrap();
     w.finish().unwrap();
     let err = read_audio(&path).unwrap_err();
     assert!(matches!(err, AudioError::ZeroLength { .. }), "{err}");
@@ -633,7 +655,7 @@ fn unreadable_paths() {
     {
         use std::os::unix::fs::PermissionsExt;
         let path = dir.path().join("locked.wav");
-        write_wav(
+        write_audio(
             &path,
             &Audio::mono(16_000, vec![0.0; 10]),
             SampleFormat::Pcm16,
@@ -657,7 +679,7 @@ fn missing_folder() {
     assert!(matches!(err, AudioError::MissingFolder { .. }), "{err}");
     assert!(names_file(&err, &path).contains("does not exist"));
 
-    let err = write_wav(
+    let err = write_audio(
         &path,
         &Audio::mono(16_000, vec![0.0; 10]),
         SampleFormat::Pcm16,
@@ -684,14 +706,14 @@ fn failed_or_abandoned_writes_leave_no_file() {
     let path = dir.path().join("out.wav");
 
     // Dropped without finish.
-    let mut w = WavWriter::create(&path, 16_000, 1, SampleFormat::Pcm16).unwrap();
+    let mut w = AudioWriter::create(&path, 16_000, 1, SampleFormat::Pcm16).unwrap();
     w.write(&tone(1_000, 1, 16_000)).unwrap();
     drop(w);
     assert!(!path.exists());
     assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
 
     // A partial frame at finish fails and leaves nothing.
-    let mut w = WavWriter::create(&path, 16_000, 2, SampleFormat::Float32).unwrap();
+    let mut w = AudioWriter::create(&path, 16_000, 2, SampleFormat::Float32).unwrap();
     w.write(&[0.1, 0.2, 0.3]).unwrap();
     let err = w.finish().unwrap_err();
     names_file(&err, &path);
@@ -700,7 +722,7 @@ fn failed_or_abandoned_writes_leave_no_file() {
     // Writing over a folder fails.
     let sub = dir.path().join("sub.wav");
     std::fs::create_dir(&sub).unwrap();
-    let err = write_wav(
+    let err = write_audio(
         &sub,
         &Audio::mono(16_000, vec![0.0; 10]),
         SampleFormat::Pcm16,
@@ -711,13 +733,13 @@ fn failed_or_abandoned_writes_leave_no_file() {
 
     // An abandoned rewrite keeps the old file intact; a finished one replaces it.
     let old = Audio::mono(16_000, vec![0.5; 10]);
-    write_wav(&path, &old, SampleFormat::Pcm16).unwrap();
-    let mut w = WavWriter::create(&path, 16_000, 1, SampleFormat::Pcm16).unwrap();
+    write_audio(&path, &old, SampleFormat::Pcm16).unwrap();
+    let mut w = AudioWriter::create(&path, 16_000, 1, SampleFormat::Pcm16).unwrap();
     w.write(&[0.25; 20]).unwrap();
     drop(w);
     assert_eq!(read_audio(&path).unwrap(), old);
     let new = Audio::mono(16_000, vec![0.25; 20]);
-    write_wav(&path, &new, SampleFormat::Pcm16).unwrap();
+    write_audio(&path, &new, SampleFormat::Pcm16).unwrap();
     assert_eq!(read_audio(&path).unwrap(), new);
     assert_eq!(
         listing(dir.path()),
@@ -735,7 +757,7 @@ fn failed_or_abandoned_writes_leave_no_file() {
 fn output_equal_to_input_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.wav");
-    write_wav(
+    write_audio(
         &input,
         &Audio::mono(16_000, vec![0.0; 10]),
         SampleFormat::Pcm16,

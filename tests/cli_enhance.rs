@@ -4,7 +4,7 @@
 mod common;
 
 use assert_cmd::Command;
-use restoregrad::audio::{read_audio, write_wav, Audio, SampleFormat};
+use restoregrad::audio::{read_audio, write_audio, Audio, SampleFormat};
 use std::path::Path;
 
 fn tiny_model(dir: &Path) {
@@ -29,7 +29,7 @@ fn output_matches_input_rate_channels_length_and_alignment() {
     let mono48 = restoregrad::dsp::resample::resample(&x.samples, 16_000, 48_000);
     let right: Vec<f32> = mono48.iter().map(|v| 0.5 * v).collect();
     let input = dir.path().join("in.wav");
-    write_wav(&input, &Audio::from_channels(48_000, &[mono48.clone(), right]), SampleFormat::Float32).unwrap();
+    write_audio(&input, &Audio::from_channels(48_000, &[mono48.clone(), right]), SampleFormat::Float32).unwrap();
     // With a 0 dB attenuation limit nothing may be removed: the output is the input, aligned.
     let out = dir.path().join("out.wav");
     cmd().args(["enhance", "-q", "--atten-lim-db", "0", "--model"]).arg(&model).arg(&input).arg("-o").arg(&out).assert().success();
@@ -57,7 +57,7 @@ fn batch_with_a_bad_file_reports_it_and_enhances_the_rest() {
     let model = dir.path().join("model");
     tiny_model(&model);
     let good = dir.path().join("good.wav");
-    write_wav(&good, &fixture(), SampleFormat::Pcm16).unwrap();
+    write_audio(&good, &fixture(), SampleFormat::Pcm16).unwrap();
     let bad = dir.path().join("bad.wav");
     std::fs::write(&bad, b"RIFF this is not audio").unwrap();
     let out = dir.path().join("out");
@@ -81,7 +81,7 @@ fn refuses_to_overwrite_the_input_and_reports_a_missing_model() {
     let model = dir.path().join("model");
     tiny_model(&model);
     let input = dir.path().join("in.wav");
-    write_wav(&input, &fixture(), SampleFormat::Pcm16).unwrap();
+    write_audio(&input, &fixture(), SampleFormat::Pcm16).unwrap();
     let before = std::fs::read(&input).unwrap();
     cmd().args(["enhance", "-q", "--model"]).arg(&model).arg(&input).arg("-o").arg(&input).assert().failure();
     assert_eq!(before, std::fs::read(&input).unwrap());
@@ -101,7 +101,7 @@ fn samples_one_and_two_give_different_outputs_and_other_counts_are_refused() {
     let model = dir.path().join("model");
     tiny_model(&model);
     let input = dir.path().join("in.wav");
-    write_wav(&input, &fixture(), SampleFormat::Pcm16).unwrap();
+    write_audio(&input, &fixture(), SampleFormat::Pcm16).unwrap();
     let run = |samples: &str| {
         let out = dir.path().join(format!("s{samples}.wav"));
         cmd().args(["enhance", "-q", "--float", "--samples", samples, "--model"]).arg(&model).arg(&input).arg("-o").arg(&out).assert().success();

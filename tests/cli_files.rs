@@ -6,7 +6,7 @@ mod common;
 
 use assert_cmd::Command;
 use burn::prelude::Device;
-use restoregrad::audio::{read_audio, write_wav, Audio, SampleFormat};
+use restoregrad::audio::{read_audio, write_audio, Audio, SampleFormat};
 use restoregrad::model::{save_model, ModelConfig, RestoreGrad};
 use std::path::{Path, PathBuf};
 
@@ -21,7 +21,7 @@ fn tiny_model(dir: &Path) -> PathBuf {
 fn wav(path: &Path, secs: f32) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let x = common::noise_signal((secs * 16_000.0) as usize, 7);
-    write_wav(path, &Audio::mono(16_000, x), SampleFormat::Pcm16).unwrap();
+    write_audio(path, &Audio::mono(16_000, x), SampleFormat::Pcm16).unwrap();
 }
 
 /// `enhance -q --model M` plus `args`.
@@ -71,16 +71,24 @@ fn colliding_outputs_are_refused_before_any_work() {
 }
 
 #[test]
-fn outputs_are_wav_files_devices_or_pipes_and_nothing_else() {
+fn outputs_are_wav_or_flac_files_devices_or_pipes_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let model = tiny_model(d);
     let input = d.join("in.wav");
     wav(&input, 0.5);
-    for (out, words) in [("x.flac", "writes WAV only; name the output .wav (got .flac)"), ("noext", "(got no extension)"), (".", "is a folder")] {
+    for (out, words) in [("x.mp3", "name the output .wav or .flac (got .mp3)"), ("noext", "(got no extension)"), (".", "is a folder")] {
         let a = enhance(&model, &["-o", out]).arg(&input).current_dir(d).assert().failure();
         assert!(stderr_of(&a).contains(words), "{out}: {}", stderr_of(&a));
     }
+    // The format follows the extension: FLAC holds the same 16-bit samples as the WAV.
+    enhance(&model, &["-q", "-o", "x.wav"]).arg(&input).current_dir(d).assert().success();
+    enhance(&model, &["-q", "-o", "x.FLAC"]).arg(&input).current_dir(d).assert().success();
+    assert_eq!(&std::fs::read(d.join("x.FLAC")).unwrap()[..4], b"fLaC");
+    assert_eq!(read_audio(d.join("x.FLAC")).unwrap(), read_audio(d.join("x.wav")).unwrap());
+    let a = enhance(&model, &["--float", "-o", "f.flac"]).arg(&input).current_dir(d).assert().failure();
+    assert!(stderr_of(&a).contains("f.flac: FLAC holds integer samples only"), "{}", stderr_of(&a));
+    assert!(!d.join("f.flac").exists());
     // A character device is written in place, never replaced by a file.
     enhance(&model, &["-q", "-o", "/dev/null"]).arg(&input).assert().success();
     use std::os::unix::fs::FileTypeExt;

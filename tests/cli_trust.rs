@@ -11,7 +11,7 @@ fn cmd() -> Command {
 }
 
 /// A short mono 16 kHz PCM16 WAV of the shared test signal.
-fn write_wav(path: &Path, frames: usize) {
+fn write_audio(path: &Path, frames: usize) {
     let spec = hound::WavSpec { channels: 1, sample_rate: 16_000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for v in common::noise_signal(frames, 1) {
@@ -32,7 +32,7 @@ fn refused(args: &[&str], words: &str) {
 fn size_and_step_flags_are_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.wav");
-    write_wav(&input, 1_600);
+    write_audio(&input, 1_600);
     let (i, o) = (input.to_str().unwrap(), dir.path().join("out.wav"));
     let o = o.to_str().unwrap();
     for frames in ["18446744073709551615", "100000", "513", "0"] {
@@ -49,7 +49,7 @@ fn size_and_step_flags_are_bounded() {
 fn an_empty_model_variable_is_explained() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.wav");
-    write_wav(&input, 1_600);
+    write_audio(&input, 1_600);
     let out = cmd()
         .env("RESTOREGRAD_MODEL", "")
         .args(["enhance", "-q"])
@@ -93,7 +93,7 @@ fn diagnostics_in_a_pipe_have_no_colour_codes_and_no_decoder_chatter() {
     // A WAV cut short warns through the log; an untagged MP3 makes the decoder library log
     // "estimating duration" at info level.
     let cut = dir.path().join("cut.wav");
-    write_wav(&cut, 16_000);
+    write_audio(&cut, 16_000);
     let bytes = std::fs::read(&cut).unwrap();
     std::fs::write(&cut, &bytes[..bytes.len() - 1_001]).unwrap();
     let mp3 = dir.path().join("silence.mp3");
@@ -105,4 +105,24 @@ fn diagnostics_in_a_pipe_have_no_colour_codes_and_no_decoder_chatter() {
     assert!(stderr.contains("ends before the length in its header"), "{stderr}");
     assert!(!stderr.contains('\x1b'), "colour codes in a pipe: {stderr:?}");
     assert!(!stderr.contains("estimating duration"), "decoder info lines: {stderr}");
+}
+
+#[test]
+fn a_failed_file_is_named_once_with_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.flac");
+    std::fs::write(&junk, b"junk").unwrap();
+    let missing = dir.path().join("missing.wav");
+    for (input, cause) in [(&junk, "not an audio file"), (&missing, "No such file or directory")] {
+        let out = cmd().args(["enhance", "-o"]).arg(dir.path().join("out.wav")).arg(input).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr.lines().next().unwrap_or_default();
+        let name = input.display().to_string();
+        assert!(first.starts_with(&format!("error: {name}: ")), "{stderr}");
+        assert_eq!(first.matches(&name).count(), 1, "path said twice: {first}");
+        assert_eq!(first.matches(cause).count(), 1, "cause missing or said twice: {first}");
+        // The decoder library's own log lines stay out of the user's way.
+        assert!(!stderr.contains("symphonia"), "{stderr}");
+    }
 }

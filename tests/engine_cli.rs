@@ -1,6 +1,6 @@
 //! `restoregrad live` file mode (no device needed) and the no-`live`-feature errors.
 
-use restoregrad::audio::{read_audio, write_wav, Audio, SampleFormat};
+use restoregrad::audio::{read_audio, write_audio, Audio, SampleFormat};
 use restoregrad::dsp::stft::StftConfig;
 use restoregrad::engine::testing::GainDenoiser;
 use restoregrad::engine::{enhance_mono_16k, StreamerConfig};
@@ -20,7 +20,7 @@ fn file_mode_matches_offline_streamer_and_keeps_length() {
     let x = signal(16_000 * 2 + 101);
     let inp = dir.path().join("in.wav");
     let out = dir.path().join("out.wav");
-    write_wav(&inp, &Audio::mono(16_000, x.clone()), SampleFormat::Float32).unwrap();
+    write_audio(&inp, &Audio::mono(16_000, x.clone()), SampleFormat::Float32).unwrap();
     let res = Command::new(bin())
         .args(["live", "--stand-in", "gain", "--steps", "2", "--chunk-ms", "16", "--float"])
         .arg("--input-file")
@@ -49,7 +49,7 @@ fn file_mode_stereo_44k_keeps_length() {
     let st: Vec<f32> = m.iter().flat_map(|v| [*v, -*v * 0.5]).collect();
     let inp = dir.path().join("in.wav");
     let out = dir.path().join("out.wav");
-    write_wav(&inp, &Audio { sample_rate: 44_100, channels: 2, samples: st }, SampleFormat::Pcm16).unwrap();
+    write_audio(&inp, &Audio { sample_rate: 44_100, channels: 2, samples: st }, SampleFormat::Pcm16).unwrap();
     let res = Command::new(bin())
         .args(["live", "--stand-in", "identity", "--realtime"])
         .arg("--input-file")
@@ -68,7 +68,7 @@ fn file_mode_stereo_44k_keeps_length() {
 fn missing_model_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let inp = dir.path().join("in.wav");
-    write_wav(&inp, &Audio::mono(16_000, signal(1600)), SampleFormat::Pcm16).unwrap();
+    write_audio(&inp, &Audio::mono(16_000, signal(1600)), SampleFormat::Pcm16).unwrap();
     let res = Command::new(bin())
         .args(["live", "--model"])
         .arg(dir.path().join("no-model"))
@@ -99,7 +99,7 @@ fn without_live_feature_devices_and_live_explain_how_to_build() {
 fn live_takes_chunk_frames_like_enhance_and_bench() {
     let dir = tempfile::tempdir().unwrap();
     let (inp, out) = (dir.path().join("in.wav"), dir.path().join("out.wav"));
-    write_wav(&inp, &Audio::mono(16_000, signal(16_000)), SampleFormat::Pcm16).unwrap();
+    write_audio(&inp, &Audio::mono(16_000, signal(16_000)), SampleFormat::Pcm16).unwrap();
     let run = |extra: &[&str]| {
         Command::new(bin()).args(["live", "--stand-in", "identity"]).args(extra).arg("--input-file").arg(&inp).arg("--output-file").arg(&out).output().unwrap()
     };

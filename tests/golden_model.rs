@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use restoregrad::audio::{read_audio, write_wav, Audio, SampleFormat};
+use restoregrad::audio::{read_audio, write_audio, Audio, SampleFormat};
 use restoregrad::model::ModelConfig;
 use restoregrad::{Model, PipelineBuilder};
 
@@ -32,7 +32,7 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 fn golden_or_bless(output: &Audio) -> Audio {
     let path = root().join(GOLDEN);
     if std::env::var_os("RESTOREGRAD_BLESS").is_some() {
-        write_wav(&path, output, SampleFormat::Float32).unwrap();
+        write_audio(&path, output, SampleFormat::Float32).unwrap();
     }
     read_audio(&path).unwrap_or_else(|e| panic!("{e}; bless it with RESTOREGRAD_BLESS=1"))
 }

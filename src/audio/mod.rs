@@ -5,8 +5,9 @@
 //!   32/64-bit float, G.711 A-law and mu-law) goes through hound, with symphonia for the WAV
 //!   flavours hound lacks (64-bit float) and a small decoder here for G.711; FLAC, MP3 and Ogg
 //!   Vorbis go through symphonia.
-//! - [`WavWriter`] / [`write_wav`] write 16-bit PCM or 32-bit float WAV atomically: a temp file in
-//!   the target folder is renamed into place on success, so a failed write leaves nothing.
+//! - [`AudioWriter`] / [`write_audio`] write 16-bit PCM or 32-bit float WAV, or 16-bit FLAC
+//!   (flacenc) for a `.flac` target, atomically: a temp file in the target folder is renamed into
+//!   place on success, so a failed write leaves nothing.
 //! - [`ensure_distinct`] refuses an output path that names the input file.
 //!
 //! Samples are `f32`, interleaved, nominally in `[-1, 1]`. Every [`AudioError`] names the file.
@@ -15,6 +16,7 @@
 //! with a warning ([`ReadReport::truncated`]).
 
 mod error;
+mod flac;
 mod reader;
 mod wav;
 mod stream;
@@ -23,7 +25,7 @@ mod writer;
 pub use error::AudioError;
 pub use reader::{AudioReader, ReadReport};
 pub use stream::WavStreamWriter;
-pub use writer::{write_wav, SampleFormat, WavWriter, WriteReport};
+pub use writer::{write_audio, AudioWriter, Container, SampleFormat, WriteReport};
 
 use std::path::Path;
 

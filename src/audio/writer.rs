@@ -1,13 +1,37 @@
-//! [`WavWriter`]: atomic WAV output (temp file in the target folder, renamed on finish).
+//! [`AudioWriter`]: atomic WAV or FLAC output (temp file in the target folder, renamed on finish).
 
 use super::error::{missing_folder, AudioError};
+use super::flac::FlacEncoder;
 use super::Audio;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use tempfile::NamedTempFile;
 
-/// Sample format of a written WAV file.
+/// The container a written file gets, from the target's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// RIFF WAVE: 16-bit PCM or 32-bit float.
+    Wav,
+    /// FLAC: lossless, 16-bit.
+    Flac,
+}
+
+impl Container {
+    /// `.wav` or `.flac` (any case); `None` for another or no extension.
+    pub fn of(path: &Path) -> Option<Self> {
+        let ext = path.extension()?.to_str()?;
+        if ext.eq_ignore_ascii_case("wav") {
+            Some(Self::Wav)
+        } else if ext.eq_ignore_ascii_case("flac") {
+            Some(Self::Flac)
+        } else {
+            None
+        }
+    }
+}
+
+/// Sample format of a written file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SampleFormat {
     /// 16-bit signed integer PCM; samples are clamped to `[-1, 1]` and scaled by 32768.
@@ -31,14 +55,16 @@ pub struct WriteReport {
     pub nonfinite_replaced: usize,
 }
 
-/// Streaming WAV writer that never leaves a partial file behind.
+/// Streaming WAV or FLAC writer that never leaves a partial file behind.
 ///
-/// Samples go to a temporary file in the target folder, which [`WavWriter::finish`] renames into
+/// The container follows the target's extension: FLAC for `.flac`, WAV for anything else
+/// (programs that take a user's file name check it with [`Container::of`] first).
+/// Samples go to a temporary file in the target folder, which [`AudioWriter::finish`] renames into
 /// place (replacing any existing file atomically). Dropping the writer without calling `finish`,
 /// or any error, removes the temporary file and leaves the target untouched.
-pub struct WavWriter {
-    // Field order matters: the hound writer drops (and flushes) before the temp file is removed.
-    writer: Option<hound::WavWriter<BufWriter<File>>>,
+pub struct AudioWriter {
+    // Field order matters: the encoder drops (and flushes) before the temp file is removed.
+    writer: Option<Encoder>,
     tmp: Option<NamedTempFile>,
     path: PathBuf,
     channels: usize,
@@ -48,9 +74,14 @@ pub struct WavWriter {
     nonfinite: usize,
 }
 
-impl std::fmt::Debug for WavWriter {
+enum Encoder {
+    Wav(hound::WavWriter<BufWriter<File>>),
+    Flac(FlacEncoder),
+}
+
+impl std::fmt::Debug for AudioWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WavWriter")
+        f.debug_struct("AudioWriter")
             .field("path", &self.path)
             .field("channels", &self.channels)
             .field("format", &self.format)
@@ -59,11 +90,12 @@ impl std::fmt::Debug for WavWriter {
     }
 }
 
-impl WavWriter {
+impl AudioWriter {
     /// Starts writing `path` with the given rate, channel count and sample format.
     ///
-    /// Fails with [`AudioError::MissingFolder`] when the target folder does not exist, and with
-    /// [`AudioError::Io`] when the path is a folder or the temp file cannot be created.
+    /// Fails with [`AudioError::MissingFolder`] when the target folder does not exist, with
+    /// [`AudioError::Io`] when the path is a folder or the temp file cannot be created, and with
+    /// [`AudioError::Write`] for 32-bit float into FLAC (which holds integers only).
     pub fn create(
         path: impl AsRef<Path>,
         sample_rate: u32,
@@ -113,20 +145,13 @@ impl WavWriter {
             .as_file()
             .try_clone()
             .map_err(|e| AudioError::io(path, "cannot write", e))?;
-        let spec = hound::WavSpec {
-            channels: channels as u16,
-            sample_rate,
-            bits_per_sample: match format {
-                SampleFormat::Pcm16 => 16,
-                SampleFormat::Float32 => 32,
-            },
-            sample_format: match format {
-                SampleFormat::Pcm16 => hound::SampleFormat::Int,
-                SampleFormat::Float32 => hound::SampleFormat::Float,
-            },
+        let writer = match Container::of(path) {
+            Some(Container::Flac) if format == SampleFormat::Float32 => {
+                return Err(AudioError::Write { path: path.to_path_buf(), detail: "FLAC holds integer samples only; write 32-bit float as .wav".into() });
+            }
+            Some(Container::Flac) => Encoder::Flac(FlacEncoder::new(file, sample_rate, channels).map_err(|detail| AudioError::Write { path: path.to_path_buf(), detail })?),
+            _ => Encoder::Wav(hound::WavWriter::new(BufWriter::new(file), wav_spec(sample_rate, channels, format)).map_err(|e| hound_err(path, e))?),
         };
-        let writer =
-            hound::WavWriter::new(BufWriter::new(file), spec).map_err(|e| hound_err(path, e))?;
         Ok(Self {
             writer: Some(writer),
             tmp: Some(tmp),
@@ -170,28 +195,16 @@ impl WavWriter {
                 detail: "writer already failed".into(),
             });
         };
-        let res: Result<(), hound::Error> = (|| {
-            match self.format {
-                SampleFormat::Pcm16 => {
-                    for &x in samples {
-                        let x = counted(x, &mut self.clipped, &mut self.nonfinite);
-                        w.write_sample(to_pcm16(x))?;
-                    }
-                }
-                SampleFormat::Float32 => {
-                    for &x in samples {
-                        let x = counted(x, &mut self.clipped, &mut self.nonfinite);
-                        w.write_sample(x)?;
-                    }
-                }
-            }
-            Ok(())
-        })();
+        let (clipped, nonfinite) = (&mut self.clipped, &mut self.nonfinite);
+        let res = match (w, self.format) {
+            (Encoder::Flac(f), _) => f.write(samples.iter().map(|&x| to_pcm16(counted(x, clipped, nonfinite)))).map_err(|detail| AudioError::Write { path: self.path.clone(), detail }),
+            (Encoder::Wav(w), SampleFormat::Pcm16) => samples.iter().try_for_each(|&x| w.write_sample(to_pcm16(counted(x, clipped, nonfinite)))).map_err(|e| hound_err(&self.path, e)),
+            (Encoder::Wav(w), SampleFormat::Float32) => samples.iter().try_for_each(|&x| w.write_sample(counted(x, clipped, nonfinite))).map_err(|e| hound_err(&self.path, e)),
+        };
         self.samples += samples.len() as u64;
-        res.map_err(|e| {
+        res.inspect_err(|_| {
             self.writer = None;
             self.tmp = None;
-            hound_err(&self.path, e)
         })
     }
 
@@ -211,7 +224,10 @@ impl WavWriter {
             path: path.clone(),
             detail: "writer already failed".into(),
         })?;
-        writer.finalize().map_err(|e| hound_err(&path, e))?;
+        match writer {
+            Encoder::Wav(w) => w.finalize().map_err(|e| hound_err(&path, e))?,
+            Encoder::Flac(f) => f.finish().map_err(|detail| AudioError::Write { path: path.clone(), detail })?,
+        }
         let tmp = self
             .tmp
             .take()
@@ -237,6 +253,21 @@ impl WavWriter {
     }
 }
 
+fn wav_spec(sample_rate: u32, channels: usize, format: SampleFormat) -> hound::WavSpec {
+    hound::WavSpec {
+        channels: channels as u16,
+        sample_rate,
+        bits_per_sample: match format {
+            SampleFormat::Pcm16 => 16,
+            SampleFormat::Float32 => 32,
+        },
+        sample_format: match format {
+            SampleFormat::Pcm16 => hound::SampleFormat::Int,
+            SampleFormat::Float32 => hound::SampleFormat::Float,
+        },
+    }
+}
+
 /// The 16-bit PCM value of a sample (clamped to `[-1, 1]`, scaled by 32768).
 pub(super) fn to_pcm16(x: f32) -> i16 {
     (x.clamp(-1.0, 1.0) * 32768.0).round().clamp(-32768.0, 32767.0) as i16
@@ -252,13 +283,13 @@ fn hound_err(path: &Path, e: hound::Error) -> AudioError {
     }
 }
 
-/// Writes `audio` to a WAV file at `path` atomically (see [`WavWriter`]).
-pub fn write_wav(
+/// Writes `audio` to `path` atomically, as FLAC for `.flac` and WAV otherwise (see [`AudioWriter`]).
+pub fn write_audio(
     path: impl AsRef<Path>,
     audio: &Audio,
     format: SampleFormat,
 ) -> Result<WriteReport, AudioError> {
-    let mut w = WavWriter::create(path, audio.sample_rate, audio.channels, format)?;
+    let mut w = AudioWriter::create(path, audio.sample_rate, audio.channels, format)?;
     w.write(&audio.samples)?;
     w.finish()
 }

@@ -227,7 +227,7 @@ fn run_file_mode(args: &LiveArgs, input: PathBuf, output: PathBuf, g: Globals) -
     }
     drop(audio);
     let format = if args.float { crate::audio::SampleFormat::Float32 } else { crate::audio::SampleFormat::Pcm16 };
-    let mut writer = crate::audio::WavWriter::create(&output, rate, 1, format)?;
+    let mut writer = crate::audio::AudioWriter::create(&output, rate, 1, format)?;
     let stop = ctrlc_flag();
     let opts = FileRunOptions { realtime: args.realtime, stop: Some(stop.clone()), ..Default::default() };
     let mut last_print = Instant::now();

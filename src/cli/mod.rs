@@ -72,13 +72,14 @@ pub struct Globals {
 }
 
 /// The log filter for the global flags: `-q` errors only, default warnings, `-v` info, `-vv`
-/// debug. The decoder library (symphonia) stays at warnings: its info lines ("estimating
-/// duration from bitrate ...") are noise to a user. `RUST_LOG` overrides all of it.
+/// debug. The decoder library (symphonia) is silent below `-vv`: its lines ("probe reach EOF",
+/// "estimating duration from bitrate ...") are noise to a user, and every decoding failure
+/// reaches the user as the reader's own error naming the file. `RUST_LOG` overrides all of it.
 fn log_filter(quiet: bool, verbose: u8) -> String {
     match (quiet, verbose) {
-        (true, _) => "error".into(),
-        (false, 0) => "warn".into(),
-        (false, 1) => "info,symphonia=warn".into(),
+        (true, _) => "error,symphonia=off".into(),
+        (false, 0) => "warn,symphonia=off".into(),
+        (false, 1) => "info,symphonia=off".into(),
         _ => "debug,symphonia=warn".into(),
     }
 }
@@ -101,13 +102,33 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<crate::error::Interrupted>().is_some() => {
-            diag!("{e:#}");
+            diag!("{}", describe(&e, None));
             ExitCode::from(130)
         }
         Err(e) => {
-            diag!("error: {e:#}");
+            diag!("error: {}", describe(&e, None));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// One line for an error and its causes, each said once: a cause whose text its parent already
+/// quotes (an I/O error inside "X: cannot open: <it>") is skipped, and with `subject` (the file
+/// a job was about) the line starts with it unless the message already does.
+pub fn describe(e: &anyhow::Error, subject: Option<&str>) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    match subject {
+        Some(s) if !line.starts_with(s) => format!("{s}: {line}"),
+        _ => line,
     }
 }
 

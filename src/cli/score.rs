@@ -130,8 +130,8 @@ pub fn run(args: ScoreArgs, g: Globals) -> anyhow::Result<()> {
                 files.push(report);
             }
             Err(e) => {
-                pb.suspend(|| crate::diag!("error: {}: {e:#}", job.name));
-                failed.push(Failure { name: job.name.clone(), error: format!("{e:#}") });
+                pb.suspend(|| crate::diag!("error: {}", crate::cli::describe(&e, Some(&job.name))));
+                failed.push(Failure { name: job.name.clone(), error: crate::cli::describe(&e, None) });
             }
         }
         pb.inc(1);

@@ -45,13 +45,13 @@ pub fn noise_signal(len: usize, seed: u64) -> Vec<f32> {
 /// speakers, six train noises, one real pair; 16 kHz mono WAVs of generated signals), so that
 /// training and validation run without the shared data. Returns nothing; `dir` is the folder.
 pub fn write_tiny_corpus(dir: &std::path::Path) {
-    use restoregrad::audio::{write_wav, Audio, SampleFormat};
+    use restoregrad::audio::{write_audio, Audio, SampleFormat};
     let mut rows = vec!["path,kind,split,seconds,sha256".to_string()];
     let mut put = |rel: String, kind: &str, samples: Vec<f32>| {
         let path = dir.join(&rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         let secs = samples.len() as f64 / 16_000.0;
-        write_wav(&path, &Audio::mono(16_000, samples), SampleFormat::Pcm16).unwrap();
+        write_audio(&path, &Audio::mono(16_000, samples), SampleFormat::Pcm16).unwrap();
         rows.push(format!("{rel},{kind},train,{secs},-"));
     };
     let tone = |f: f32, len: usize| (0..len).map(|i| 0.3 * (i as f32 * f).sin() * (i as f32 * 0.001).sin().abs()).collect::<Vec<f32>>();

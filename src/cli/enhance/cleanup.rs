@@ -6,7 +6,7 @@
 //! exiting; files are created and registered under the same lock, so none can appear between
 //! the handler's sweep and the exit.
 
-use crate::audio::{AudioError, SampleFormat, WavWriter, WriteReport};
+use crate::audio::{AudioError, SampleFormat, AudioWriter, WriteReport};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -77,28 +77,28 @@ fn untrack(path: &Path) {
     tracked().files.retain(|f| f != path);
 }
 
-/// A [`WavWriter`] whose temp file the signal handler knows about.
+/// A [`AudioWriter`] whose temp file the signal handler knows about.
 pub struct TrackedWriter {
-    inner: Option<WavWriter>,
+    inner: Option<AudioWriter>,
     tmp: PathBuf,
 }
 
 impl TrackedWriter {
-    /// [`WavWriter::create`], registered for cleanup.
+    /// [`AudioWriter::create`], registered for cleanup.
     pub fn create(path: &Path, rate: u32, channels: usize, format: SampleFormat) -> Result<Self, AudioError> {
         let mut t = tracked();
-        let inner = WavWriter::create(path, rate, channels, format)?;
+        let inner = AudioWriter::create(path, rate, channels, format)?;
         let tmp = inner.temp_path().map(Path::to_path_buf).unwrap_or_default();
         t.files.push(tmp.clone());
         Ok(Self { inner: Some(inner), tmp })
     }
 
-    /// [`WavWriter::write`].
+    /// [`AudioWriter::write`].
     pub fn write(&mut self, samples: &[f32]) -> Result<(), AudioError> {
         self.inner.as_mut().expect("written after finish").write(samples)
     }
 
-    /// [`WavWriter::finish`], then forgets the temp file (renamed or removed by now).
+    /// [`AudioWriter::finish`], then forgets the temp file (renamed or removed by now).
     pub fn finish(mut self) -> Result<WriteReport, AudioError> {
         self.inner.take().expect("finished once").finish()
     }

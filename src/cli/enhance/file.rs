@@ -46,7 +46,7 @@ pub fn run_job(job: &Job, engine: &Engine, args: &EnhanceArgs, bar: &ProgressBar
         Engine::Rnnoise => rnnoise(input, &job.output, args),
     });
     match &job.input {
-        Input::Stdin => result.map_err(|e| anyhow::anyhow!("{}", format!("{e:#}").replace(&input.display().to_string(), "-"))),
+        Input::Stdin => result.map_err(|e| anyhow::anyhow!("{}", crate::cli::describe(&e, None).replace(&input.display().to_string(), "-"))),
         Input::File(_) => result,
     }
 }

@@ -44,8 +44,8 @@ pub struct EnhanceArgs {
     /// folders (searched recursively for .wav/.flac/.mp3/.ogg), or `-` for a WAV on stdin.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Output file (one input only): a new or existing .wav (replaced atomically), `-` for a
-    /// WAV stream on stdout, or an existing character device or pipe (written in place).
+    /// Output file (one input only): a new or existing .wav or .flac (16-bit; the format follows
+    /// the extension; replaced atomically), `-` for a WAV stream on stdout, or an existing character device or pipe (written in place).
     #[arg(short = 'o', long, conflicts_with = "out_dir")]
     pub output: Option<PathBuf>,
     /// Output folder: each input file is written there as STEM.wav, a folder's files under the
@@ -80,7 +80,7 @@ pub struct EnhanceArgs {
     /// STFT frames per model call (larger is faster offline; 2 matches the live default).
     #[arg(long, default_value_t = 32, value_parser = crate::cli::chunk_frames_range())]
     pub chunk_frames: usize,
-    /// Write 32-bit float WAV instead of 16-bit PCM.
+    /// Write 32-bit float WAV instead of 16-bit PCM (WAV outputs only).
     #[arg(long)]
     pub float: bool,
     /// Offline batching: cut each file into N segments run as one batch per model call (the
@@ -110,6 +110,9 @@ pub fn run(args: EnhanceArgs, g: Globals) -> Result<()> {
     }
     // Everything that can be refused is refused before a folder is created or a file read.
     let jobs = plan::plan(&args.inputs, args.output.as_deref(), args.out_dir.as_deref())?;
+    if let Some(flac) = jobs.iter().find(|j| args.float && crate::audio::Container::of(Path::new(&j.shown_out)) == Some(crate::audio::Container::Flac)) {
+        bail!("{}: FLAC holds integer samples only; --float needs a .wav output", flac.shown_out);
+    }
     let plot = args.plot.as_deref().map(|png| plot_target(&jobs, png)).transpose()?;
     let engine = if args.rnnoise {
         Engine::Rnnoise
@@ -225,8 +228,8 @@ fn run_one(job: &Job, engine: &Engine, args: &EnhanceArgs, bar: &ProgressBar, mu
     let (seconds, error) = match result {
         Ok(secs) => (secs, None),
         Err(e) => {
-            let msg = format!("{e:#}");
-            multi.suspend(|| crate::diag!("error: {}: {msg}", job.shown_in));
+            let msg = crate::cli::describe(&e, Some(&job.shown_in));
+            multi.suspend(|| crate::diag!("error: {msg}"));
             (0.0, Some(msg))
         }
     };

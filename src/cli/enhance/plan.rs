@@ -134,15 +134,15 @@ fn is_audio_name(p: &Path) -> bool {
     AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(ext))
 }
 
-/// How `path` can be written; `check_ext`: a (new or regular) file must be named `.wav`, since
-/// WAV is the only format written and WAV bytes under a `.flac` name would mislead.
+/// How `path` can be written; `check_ext`: a (new or regular) file must be named `.wav` or
+/// `.flac`, the formats written, since WAV bytes under another name would mislead.
 pub fn classify(path: &Path, check_ext: bool) -> Result<Output> {
     if path.as_os_str() == "-" {
         return Ok(Output::Stdout);
     }
     let shown = path.display();
     let meta = match std::fs::symlink_metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return wav_file(path, path, check_ext),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return file_output(path, path, check_ext),
         Err(e) => bail!("{shown}: cannot inspect the output: {e}"),
         Ok(m) => m,
     };
@@ -154,7 +154,7 @@ pub fn classify(path: &Path, check_ext: bool) -> Result<Output> {
         }
         // Write through the link, keeping it (a rename onto the link would replace it).
         let target = std::fs::canonicalize(path).with_context(|| format!("{shown}: cannot resolve the link"))?;
-        return wav_file(path, &target, check_ext);
+        return file_output(path, &target, check_ext);
     }
     classify_existing(path, path, &meta.file_type(), check_ext)
 }
@@ -163,7 +163,7 @@ fn classify_existing(shown: &Path, real: &Path, kind: &std::fs::FileType, check_
     use std::os::unix::fs::FileTypeExt;
     let s = shown.display();
     if kind.is_file() {
-        wav_file(shown, real, check_ext)
+        file_output(shown, real, check_ext)
     } else if kind.is_dir() {
         bail!("{s}: is a folder; give -o a file name, or use --out-dir")
     } else if kind.is_char_device() || kind.is_fifo() {
@@ -175,11 +175,11 @@ fn classify_existing(shown: &Path, real: &Path, kind: &std::fs::FileType, check_
     }
 }
 
-fn wav_file(shown: &Path, real: &Path, check_ext: bool) -> Result<Output> {
+fn file_output(shown: &Path, real: &Path, check_ext: bool) -> Result<Output> {
     let ext = shown.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if check_ext && !ext.eq_ignore_ascii_case("wav") {
+    if check_ext && crate::audio::Container::of(shown).is_none() {
         let got = if ext.is_empty() { "no extension".to_string() } else { format!(".{ext}") };
-        bail!("{}: enhance writes WAV only; name the output .wav (got {got})", shown.display());
+        bail!("{}: enhance writes WAV or FLAC; name the output .wav or .flac (got {got})", shown.display());
     }
     Ok(Output::Atomic(real.to_path_buf()))
 }
