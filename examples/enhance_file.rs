@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release --example enhance_file -- examples/noisy.wav /tmp/enhanced.wav`
 
-use restoregrad::audio::{read_audio, write_wav, Audio, SampleFormat};
+use restoregrad::audio::{read_audio, write_audio, Audio, SampleFormat};
 use restoregrad::{Model, PipelineBuilder};
 
 fn main() -> anyhow::Result<()> {
@@ -15,6 +15,6 @@ fn main() -> anyhow::Result<()> {
     let model = Model::shipped()?;
     let mut pipeline = PipelineBuilder::new(audio.sample_rate, audio.channels).build(&model)?;
     let enhanced = pipeline.enhance(&audio.samples);
-    write_wav(output, &Audio { samples: enhanced, ..audio }, SampleFormat::Pcm16)?;
+    write_audio(output, &Audio { samples: enhanced, ..audio }, SampleFormat::Pcm16)?;
     Ok(())
 }

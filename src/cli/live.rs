@@ -187,6 +187,20 @@ fn print_totals(s: &EngineStats, host_xruns: u64, wall: Duration) {
     );
 }
 
+/// How many times faster than real time the devices are moving audio, when that is clearly
+/// not a sound card's pace (over 2x after 2 s of wall time); `None` otherwise. Captured audio is
+/// what the worker took plus what waits or was dropped; played audio adds what underruns filled.
+#[cfg(any(feature = "live", test))]
+fn unpaced(s: &EngineStats, wall_s: f64, (in_rate, out_rate): (u32, u32)) -> Option<f64> {
+    if wall_s < 2.0 {
+        return None;
+    }
+    let captured = s.audio_s + s.backlog_ms / 1000.0 + s.input_overrun_samples as f64 / f64::from(in_rate);
+    let played = s.audio_s + s.output_underrun_samples as f64 / f64::from(out_rate);
+    let pace = captured.max(played) / wall_s;
+    (pace > 2.0).then_some(pace)
+}
+
 fn ctrlc_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     let f = flag.clone();
@@ -309,6 +323,8 @@ fn run_live(args: &LiveArgs, g: Globals) -> anyhow::Result<()> {
     }
     let mut last_print = Instant::now();
     let mut reason = None;
+    let mut pace_warned = false;
+    let rates = (session.input_config.sample_rate, session.output_config.sample_rate);
     loop {
         if stop.load(Ordering::SeqCst) {
             break;
@@ -325,6 +341,18 @@ fn run_live(args: &LiveArgs, g: Globals) -> anyhow::Result<()> {
             break;
         }
         if let Ok(s) = session.engine().stats().recv_timeout(Duration::from_millis(100)) {
+            if !pace_warned {
+                if let Some(pace) = unpaced(&s, t0.elapsed().as_secs_f64(), rates) {
+                    tracing::warn!(
+                        "the devices move audio {pace:.0}x faster than real time: {} / {} is not a real-time sound \
+                         device (ALSA's `null` plays and records instantly), so latency, RTF and xrun figures mean \
+                         nothing here; pick a sound card (`restoregrad devices`) or run on files with --input-file",
+                        session.input_name,
+                        session.output_name
+                    );
+                    pace_warned = true;
+                }
+            }
             if !g.quiet && last_print.elapsed() >= Duration::from_secs(2) {
                 print_stats(&s, session.host_xruns());
                 last_print = Instant::now();
@@ -339,5 +367,23 @@ fn run_live(args: &LiveArgs, g: Globals) -> anyhow::Result<()> {
     match reason {
         Some(r) => bail!("stopped: {r}"),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_faster_than_real_time_is_noticed_and_a_sound_card_is_not() {
+        let card = EngineStats { audio_s: 2.9, backlog_ms: 20.0, ..Default::default() };
+        assert_eq!(unpaced(&card, 3.0, (48_000, 48_000)), None);
+        // ALSA's null device: the output callback asks for audio as fast as it can be made.
+        let null_out = EngineStats { audio_s: 3.0, output_underrun_samples: 48_000 * 600, ..Default::default() };
+        assert!(unpaced(&null_out, 3.0, (48_000, 48_000)).is_some_and(|p| p > 100.0));
+        let null_in = EngineStats { audio_s: 30.0, input_overrun_samples: 16_000 * 100, ..Default::default() };
+        assert!(unpaced(&null_in, 3.0, (16_000, 48_000)).is_some());
+        // Too early to tell.
+        assert_eq!(unpaced(&null_out, 1.0, (48_000, 48_000)), None);
     }
 }
