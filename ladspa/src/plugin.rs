@@ -21,6 +21,9 @@ pub const MAX_CHANNELS: usize = 2;
 /// Capacity of each ring, in milliseconds of host-rate audio: more than the largest block
 /// (8192 frames at 8 kHz is 1024 ms) plus the latency.
 const RING_MS: f64 = 3000.0;
+/// Audio streamed through a bypassed pipeline at instantiation to find its structural lag:
+/// several periods of the resamplers' and the chunk's block pattern.
+const LAG_PROBE_SECS: f64 = 0.5;
 /// How long an offline `run` waits for a worker that makes no progress before it gives up and
 /// plays the dry input (a dead worker must not hang the host).
 const OFFLINE_GIVE_UP: Duration = Duration::from_secs(10);
@@ -91,14 +94,10 @@ impl Instance {
     /// `instantiate` and `activate`.
     fn start_workers(&mut self) -> anyhow::Result<()> {
         self.chans.clear(); // drops (stops and joins) the old workers
+        let lag = crate::worker::structural_lag(&self.model, self.rate, LAG_PROBE_SECS)?;
         for _ in 0..self.channels {
             let (worker, Ends { input, output }, lat) = Worker::start(&self.model, self.rate, self.shared.clone(), RING_MS)?;
-            // One model chunk (the pipeline emits whole chunks) and the resamplers' block
-            // buffering come on top of the algorithmic delay; the margin covers the host's
-            // block, the chunk's compute time and scheduling jitter.
-            let chunk = self.model.config.stft().hop * restoregrad::engine::StreamerConfig::default().chunk_frames;
-            let chunk_out = (chunk as f64 * self.rate as f64 / restoregrad::MODEL_RATE as f64).ceil() as usize;
-            self.safety = lat.buffering_out + chunk_out + (safety_ms() / 1000.0 * self.rate as f64).round() as usize;
+            self.safety = lag + (safety_ms() / 1000.0 * self.rate as f64).round() as usize;
             self.latency = lat.total_out + self.safety;
             self.chans.push(Channel { worker, input, output, dry: vec![0.0; self.latency.max(1)], dry_pos: 0, wet_next: 0, pushed: 0 });
         }

@@ -167,6 +167,33 @@ fn build(model: &Model, rate: u32, block: usize, s: Settings) -> anyhow::Result<
     Ok(p)
 }
 
+/// The pipeline's structural lag at `rate`: the most input samples it holds back beyond its
+/// output, `max(fed - produced)`, found by streaming `secs` of audio through a bypassed copy
+/// (same resamplers and chunking, no model calls) in steps of one model-rate sample. Output
+/// sample `t` can be computed from the first `t + 1` input samples only if it comes at least this
+/// much after them; it covers the resamplers' blocks and the model chunk as they really fall,
+/// which `Latency::buffering_out` plus a chunk would overstate.
+pub fn structural_lag(model: &Model, rate: u32, secs: f64) -> anyhow::Result<usize> {
+    let mut p = PipelineBuilder::new(rate, 1).build(model)?;
+    p.set_bypass(true);
+    let step = (rate as usize).div_ceil(restoregrad::MODEL_RATE as usize).max(1);
+    let x = vec![0.0f32; step];
+    let total = samples_of(secs * 1000.0, rate);
+    let mut out = Vec::with_capacity(p.max_output_for(step));
+    let (mut fed, mut produced, mut lag) = (0usize, 0usize, 0usize);
+    while fed < total {
+        p.process(&x, &mut out);
+        fed += step;
+        produced += out.len();
+        out.clear();
+        if produced > 0 {
+            lag = lag.max(fed.saturating_sub(produced));
+        }
+    }
+    // The lag is sampled every `step` inputs: it can be up to a step more in between.
+    Ok(lag + step)
+}
+
 impl Worker {
     /// Builds the pipeline (the model warm-up included), the rings of `ring_ms` each, and starts
     /// the thread. Allocates: only from `instantiate` and `activate`.
