@@ -65,7 +65,7 @@ fn run_quantum(quantum: usize, secs: f64, x: &[f32]) -> Row {
     inst.set_controls(Settings::default());
     let blocks = (secs * RATE as f64 / quantum as f64).ceil() as usize;
     let mut times = Vec::with_capacity(blocks);
-    let mut out = vec![0f32; quantum];
+    let mut out = vec![1f32; quantum];
     let mut late = Duration::ZERO;
     let start = Instant::now();
     for k in 0..blocks {

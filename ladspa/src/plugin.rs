@@ -99,7 +99,10 @@ impl Instance {
             let (worker, Ends { input, output }, lat) = Worker::start(&self.model, self.rate, self.shared.clone(), RING_MS)?;
             self.safety = lag + (safety_ms() / 1000.0 * self.rate as f64).round() as usize;
             self.latency = lat.total_out + self.safety;
-            self.chans.push(Channel { worker, input, output, dry: vec![0.0; self.latency.max(1)], dry_pos: 0, wet_next: 0, pushed: 0 });
+            // Written once here, not only zeroed, so that `run` takes no page faults on it.
+            let mut dry = vec![0.0; self.latency.max(1)];
+            dry.iter_mut().for_each(|v| *v = std::hint::black_box(0.0));
+            self.chans.push(Channel { worker, input, output, dry, dry_pos: 0, wet_next: 0, pushed: 0 });
         }
         self.t = 0;
         self.underruns = 0;
@@ -205,42 +208,46 @@ impl Instance {
             out.fill(0.0);
             return;
         };
-        let len = ch.dry.len();
-        let mut underruns = 0u64;
-        for (i, (&x, y)) in input.iter().zip(out.iter_mut()).enumerate() {
-            let d = std::mem::replace(&mut ch.dry[ch.dry_pos], x);
+        // Output `t` is wet sample `t - safety`; the first `first` outputs come before wet 0.
+        let n = input.len().min(out.len());
+        let first = safety.saturating_sub(t0).min(n as u64) as usize;
+        let missing = if first < n { ch.align(t0 + first as u64 - safety) } else { 0 };
+        let (wet, len) = (ch.output.as_slices(), ch.dry.len());
+        let (mut used, mut underruns) = (0usize, 0u64);
+        for i in 0..n {
+            let d = std::mem::replace(&mut ch.dry[ch.dry_pos], input[i]);
             ch.dry_pos = if ch.dry_pos + 1 == len { 0 } else { ch.dry_pos + 1 };
-            let t = t0 + i as u64;
-            let v = if t < safety {
-                d
-            } else {
-                match ch.wet_at(t - safety) {
-                    Some(w) if !bypass => w,
-                    Some(_) => d,
-                    None => {
-                        underruns += 1;
-                        d
-                    }
+            let w = match (i - first.min(i)).checked_sub(missing) {
+                _ if i < first => None,
+                Some(k) => wet.0.get(k).or_else(|| wet.1.get(k - wet.0.len())).inspect(|_| used = k + 1),
+                None => None,
+            };
+            out[i] = match w {
+                Some(&w) if w.is_finite() && !bypass => w,
+                Some(_) => d,
+                None => {
+                    underruns += u64::from(i >= first);
+                    d
                 }
             };
-            *y = if v.is_finite() { v } else { d };
         }
+        ch.output.skip(used);
+        ch.wet_next += used as u64;
         self.underruns += underruns;
     }
 }
 
 impl Channel {
-    /// Wet sample `need`, skipping older ones still queued; `None` if it is not there yet.
-    fn wet_at(&mut self, need: u64) -> Option<f32> {
+    /// Drops queued wet samples older than `need`; returns how many wet samples from `need` on
+    /// are known to be missing (lost to a full ring), which play dry.
+    fn align(&mut self, need: u64) -> usize {
         if self.wet_next < need {
             let k = self.output.skip(((need - self.wet_next) as usize).min(self.output.occupied_len()));
             self.wet_next += k as u64;
         }
-        if self.wet_next != need {
-            return None;
+        if self.wet_next < need {
+            return usize::MAX; // the ring ran empty before `need`: every sample of this block is late
         }
-        let w = self.output.try_pop()?;
-        self.wet_next += 1;
-        Some(w)
+        (self.wet_next - need) as usize
     }
 }

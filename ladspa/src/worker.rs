@@ -194,6 +194,16 @@ pub fn structural_lag(model: &Model, rate: u32, secs: f64) -> anyhow::Result<usi
     Ok(lag + step)
 }
 
+/// A ring of `cap` samples whose memory has been written once, so the audio thread's first
+/// pass through it takes no page faults.
+fn prefaulted(cap: usize) -> (HeapProd<f32>, HeapCons<f32>) {
+    let (mut prod, mut cons) = HeapRb::<f32>::new(cap).split();
+    let zeros = vec![0.0f32; cap];
+    prod.push_slice(&zeros);
+    cons.skip(cap);
+    (prod, cons)
+}
+
 impl Worker {
     /// Builds the pipeline (the model warm-up included), the rings of `ring_ms` each, and starts
     /// the thread. Allocates: only from `instantiate` and `activate`.
@@ -202,8 +212,8 @@ impl Worker {
         let pipeline = build(model, rate, block, shared.load())?;
         let latency = pipeline.latency();
         let cap = samples_of(ring_ms, rate).max(4 * block);
-        let (in_prod, in_cons) = HeapRb::<f32>::new(cap).split();
-        let (out_prod, out_cons) = HeapRb::<f32>::new(cap).split();
+        let (in_prod, in_cons) = prefaulted(cap);
+        let (out_prod, out_cons) = prefaulted(cap);
         let progress = Arc::new(Progress::default());
         let lp = Loop {
             model: model.clone(),
