@@ -9,7 +9,8 @@
 //!
 //! `cargo bench -p restoregrad-ladspa --bench stress` (5 minutes);
 //! `RESTOREGRAD_STRESS_SECS=5 cargo bench -p restoregrad-ladspa --bench stress` for a quick run;
-//! `$RESTOREGRAD_STRESS_QUANTA=32,1024` picks quanta. The host thread asks for SCHED_FIFO
+//! `$RESTOREGRAD_STRESS_QUANTA=32,1024` picks quanta; with `$RESTOREGRAD_STRESS_BASELINE` set the
+//! timed call is a plain copy of the block instead of `run` (the machine's own timing noise). The host thread asks for SCHED_FIFO
 //! (as PipeWire's data thread gets through RTKit) and says whether it got it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,10 +58,17 @@ struct Row {
     latency: usize,
     worker_ms: f64,
     late_ms: f64,
+    /// When the worst call came, seconds into the run.
+    worst_at_s: f64,
+    /// Calls over 50 µs.
+    over_50us: usize,
+    p999_us: f64,
 }
 
 /// Runs one quantum for `secs` seconds at real-time pace.
-fn run_quantum(quantum: usize, secs: f64, x: &[f32]) -> Row {
+/// With `baseline`, the timed call only copies the input to the output: the machine's own
+/// timing noise at the same pace, under the same competition.
+fn run_quantum(quantum: usize, secs: f64, x: &[f32], baseline: bool) -> Row {
     let mut inst = Instance::new(1, RATE as u64).expect("instantiate");
     inst.set_controls(Settings::default());
     let blocks = (secs * RATE as f64 / quantum as f64).ceil() as usize;
@@ -77,10 +85,16 @@ fn run_quantum(quantum: usize, secs: f64, x: &[f32]) -> Row {
         late = late.max(Instant::now().saturating_duration_since(due));
         let pos = (k * quantum) % (x.len() - quantum);
         let t0 = Instant::now();
-        inst.run(&[&x[pos..pos + quantum]], &mut [&mut out[..]], false);
+        if baseline {
+            out.copy_from_slice(std::hint::black_box(&x[pos..pos + quantum]));
+        } else {
+            inst.run(&[&x[pos..pos + quantum]], &mut [&mut out[..]], false);
+        }
         times.push(t0.elapsed());
     }
     let secs = start.elapsed().as_secs_f64();
+    let worst_k = (0..times.len()).max_by_key(|&k| times[k]).unwrap_or(0);
+    let over_50us = times.iter().filter(|d| d.as_micros() > 50).count();
     times.sort_unstable();
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     Row {
@@ -93,6 +107,9 @@ fn run_quantum(quantum: usize, secs: f64, x: &[f32]) -> Row {
         latency: inst.latency(),
         worker_ms: inst.max_worker_call().as_secs_f64() * 1e3,
         late_ms: late.as_secs_f64() * 1e3,
+        worst_at_s: (worst_k * quantum) as f64 / RATE as f64,
+        over_50us,
+        p999_us: us(times[(times.len() - 1) * 999 / 1000]),
     }
 }
 
@@ -103,6 +120,7 @@ fn main() {
         .ok()
         .map(|v| v.split(',').filter_map(|q| q.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![32, 64, 128, 256, 1024]);
+    let baseline = std::env::var_os("RESTOREGRAD_STRESS_BASELINE").is_some();
     let x = signal(10 * RATE as usize);
     let stop = Arc::new(AtomicBool::new(false));
     let busy = {
@@ -119,20 +137,24 @@ fn main() {
     };
     let rt = realtime_priority();
     eprintln!(
-        "stress: 48 kHz mono, default settings, {secs} s per quantum, a busy thread competing, host thread SCHED_FIFO: {}",
-        if rt { "yes" } else { "no (not permitted)" }
+        "stress: 48 kHz mono, default settings, {secs} s per quantum, a busy thread competing, host thread SCHED_FIFO: {}{}",
+        if rt { "yes" } else { "no (not permitted)" },
+        if baseline { "; BASELINE: the timed call is a copy, not run()" } else { "" }
     );
-    println!("| quantum (frames) | duration (s) | blocks | underruns (samples) | worst run() (µs) | p99 run() (µs) | latency (samples / ms) | worker's slowest call (ms) | host's worst wake-up lateness (ms) |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| quantum (frames) | duration (s) | blocks | underruns (samples) | worst run() (µs) | worst at (s) | calls > 50 µs | p99.9 run() (µs) | p99 run() (µs) | latency (samples / ms) | worker's slowest call (ms) | host's worst wake-up lateness (ms) |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for q in quanta {
-        let r = run_quantum(q, secs, &x);
+        let r = run_quantum(q, secs, &x, baseline);
         println!(
-            "| {} | {:.1} | {} | {} | {:.1} | {:.1} | {} / {:.1} | {:.1} | {:.2} |",
+            "| {} | {:.1} | {} | {} | {:.1} | {:.2} | {} | {:.1} | {:.1} | {} / {:.1} | {:.1} | {:.2} |",
             r.quantum,
             r.secs,
             r.blocks,
             r.underruns,
             r.worst_us,
+            r.worst_at_s,
+            r.over_50us,
+            r.p999_us,
             r.p99_us,
             r.latency,
             r.latency as f64 * 1000.0 / RATE as f64,

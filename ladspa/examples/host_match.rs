@@ -10,6 +10,11 @@
 //! delayed by the reported latency, as in real-time mode when the host runs faster than real
 //! time; prints how many were dry.
 //!
+//! `host_match find INPUT RECORDING REFERENCE`: for a recording through a live host (PipeWire)
+//! at an unknown delay: finds the delay at which RECORDING best matches REFERENCE (energy
+//! envelopes, then sample by sample), prints the error SNR against REFERENCE (wet) and against
+//! INPUT (dry) there, and exits 1 unless the wet match is within 16-bit precision (60 dB).
+//!
 //! `host_match compare INPUT PLUGIN_OUT REFERENCE TOLERANCE`: checks that a LADSPA host's output
 //! (PLUGIN_OUT, from the mono plugin over INPUT) is REFERENCE (`restoregrad enhance` over INPUT)
 //! delayed by the plugin's reported latency at INPUT's rate: prints the latency, max |diff| and
@@ -74,6 +79,38 @@ fn dry_or_wet(input: &str, plugin: &str, reference: &str, tol: f32) -> anyhow::R
     Ok(())
 }
 
+/// Error SNR (dB) of `y[t + d]` against `r[t]` over `r`'s length.
+fn snr_at(y: &[f32], r: &[f32], d: usize) -> f64 {
+    let (mut e, mut s) = (0f64, 0f64);
+    for (t, &want) in r.iter().enumerate() {
+        let v = y.get(t + d).copied().unwrap_or(0.0) as f64;
+        e += (v - want as f64).powi(2);
+        s += (want as f64).powi(2);
+    }
+    10.0 * (s / e.max(1e-30)).log10()
+}
+
+/// Energy per block of `b` samples.
+fn envelope(x: &[f32], b: usize) -> Vec<f64> {
+    x.chunks(b).map(|c| c.iter().map(|v| (*v as f64).powi(2)).sum()).collect()
+}
+
+fn find(input: &str, rec: &str, reference: &str) -> anyhow::Result<()> {
+    let (x, y, r) = (mono(input)?, mono(rec)?, mono(reference)?);
+    ensure!(y.samples.len() > r.samples.len(), "the recording is shorter than the reference");
+    let b = 48;
+    let (ey, er) = (envelope(&y.samples, b), envelope(&r.samples, b));
+    let score = |d: usize| -> f64 { er.iter().enumerate().map(|(i, e)| e * ey.get(i + d).copied().unwrap_or(0.0)).sum() };
+    let coarse = (0..ey.len() - er.len()).max_by(|&a, &c| score(a).total_cmp(&score(c))).unwrap_or(0) * b;
+    let lo = coarse.saturating_sub(2 * b);
+    let d = (lo..coarse + 2 * b).max_by(|&a, &c| snr_at(&y.samples, &r.samples, a).total_cmp(&snr_at(&y.samples, &r.samples, c))).unwrap_or(0);
+    let (wet, dry) = (snr_at(&y.samples, &r.samples, d), snr_at(&y.samples, &x.samples, d));
+    let lat = restoregrad_ladspa::Instance::new(1, x.sample_rate as u64)?.latency();
+    println!("{rec}: delay {d} samples (plugin latency {lat}), error SNR vs enhanced {wet:.1} dB, vs dry input {dry:.1} dB");
+    ensure!(wet > 60.0, "the recording is not the enhanced signal (error SNR {wet:.1} dB)");
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let a: Vec<String> = std::env::args().skip(1).collect();
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
@@ -86,7 +123,8 @@ fn main() -> anyhow::Result<()> {
         }
         ["resample", i, o, rate] => resample(i, o, rate.parse()?),
         ["compare", i, p, r, tol] => compare(i, p, r, tol.parse()?),
+        ["find", i, p, r] => find(i, p, r),
         ["dry-or-wet", i, p, r, tol] => dry_or_wet(i, p, r, tol.parse()?),
-        _ => bail!("usage: host_match latency RATE | resample IN OUT RATE | compare|dry-or-wet INPUT PLUGIN_OUT REFERENCE TOLERANCE"),
+        _ => bail!("usage: host_match latency RATE | resample IN OUT RATE | compare|dry-or-wet INPUT PLUGIN_OUT REFERENCE TOLERANCE | find INPUT RECORDING REFERENCE"),
     }
 }
