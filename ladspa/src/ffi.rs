@@ -156,7 +156,7 @@ pub unsafe extern "C" fn ladspa_descriptor(index: c_ulong) -> *const Descriptor 
 
 extern "C" fn instantiate(desc: *const Descriptor, rate: c_ulong) -> Handle {
     let channels = if desc.is_null() { 1 } else { 1 + usize::from(unsafe { (*desc).unique_id } == crate::UNIQUE_IDS[1]) };
-    let made = catch_unwind(|| Instance::new(channels, rate as u64));
+    let made = catch_unwind(|| Instance::new(channels, rate));
     match made {
         Ok(Ok(inst)) => {
             let ports = [std::ptr::null_mut(); 2 * crate::plugin::MAX_CHANNELS + PORTS.len()];
@@ -230,8 +230,8 @@ extern "C" fn run(h: Handle, n: c_ulong) {
         let k = (n as usize - done).min(SCRATCH);
         // Hosts may run in place (an output buffer that is also an input): copy the inputs
         // out first, so no input slice aliases an output slice.
-        for ch in 0..nc {
-            unsafe { std::ptr::copy(audio[ch].add(done), p.scratch[ch].as_mut_ptr(), k) };
+        for (src, dst) in audio[..nc].iter().zip(p.scratch.iter_mut()) {
+            unsafe { std::ptr::copy(src.add(done), dst.as_mut_ptr(), k) };
         }
         let [s0, s1] = &p.scratch;
         let ins: [&[f32]; 2] = [&s0[..k], &s1[..k]];

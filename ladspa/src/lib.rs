@@ -10,9 +10,10 @@
 //!
 //! The latency is constant, `L = A + S` samples at the host rate, reported on the control
 //! output `latency` (PipeWire and Audacity compensate for a port of that name): `A` is the
-//! pipeline's algorithmic delay ([`restoregrad::Latency::total_out`]) and `S` a fixed margin
-//! (the resamplers' block buffering + one model chunk + [`plugin::SAFETY_MS`], or
-//! `$RESTOREGRAD_LADSPA_SAFETY_MS` read at instantiation) in which the worker computes. Output
+//! pipeline's algorithmic delay ([`restoregrad::Latency::total_out`]) and `S` a fixed margin:
+//! the pipeline's structural lag ([`worker::structural_lag`], measured at instantiation) plus
+//! [`plugin::SAFETY_MS`] (or `$RESTOREGRAD_LADSPA_SAFETY_MS`, read at instantiation) for the
+//! host's block, the worker's compute and scheduling jitter. Output
 //! sample `t` is wet sample `t - S`; when it is not there yet (underrun), the dry input delayed
 //! by exactly `L` is played instead and counted (control output `underruns`), so a late worker
 //! never makes the latency grow.

@@ -153,8 +153,8 @@ impl Instance {
     pub fn run(&mut self, inputs: &[&[f32]], outputs: &mut [&mut [f32]], offline: bool) {
         let n = inputs.iter().map(|b| b.len()).chain(outputs.iter().map(|o| o.len())).min().unwrap_or(0);
         let nc = self.channels.min(inputs.len()).min(outputs.len());
-        for c in 0..nc {
-            self.feed(c, &inputs[c][..n]);
+        for (c, input) in inputs.iter().enumerate().take(nc) {
+            self.feed(c, &input[..n]);
         }
         if offline {
             self.wait_for_workers(n);
