@@ -106,7 +106,7 @@ fn descriptors_labels_and_ports() {
     assert_eq!(cstr(lib.descs[1].label), "restoregrad_stereo");
     for (d, nc) in lib.descs.iter().zip([1usize, 2]) {
         let p = ports(d);
-        assert_eq!(p.len(), 2 * nc + 6);
+        assert_eq!(p.len(), 2 * nc + 7);
         assert!(p[..nc].iter().all(|x| x.1 == AUDIO_IN));
         assert!(p[nc..2 * nc].iter().all(|x| x.1 == AUDIO_OUT));
         let ctl: Vec<_> = p[2 * nc..].iter().map(|(n, k)| (n.as_str(), *k)).collect();
@@ -117,6 +117,7 @@ fn descriptors_labels_and_ports() {
                 ("reverse steps", CONTROL_IN),
                 ("samples", CONTROL_IN),
                 ("bypass", CONTROL_IN),
+                ("offline", CONTROL_IN),
                 ("latency", CONTROL_OUT),
                 ("underruns", CONTROL_OUT),
             ]
@@ -145,10 +146,10 @@ fn rand_chacha_like(seed: u64) -> rand::rngs::StdRng {
 /// random blocks of 1..=max_block, pacing the calls at `pace` times real time. Returns the
 /// outputs per channel, the latency read after each call, and the underrun count.
 fn run_plugin(d: &Descriptor, nc: usize, rate: u32, x: &[f32], max_block: usize, pace: f64) -> (Vec<Vec<f32>>, Vec<f32>, f32) {
-    run_plugin_with(d, nc, rate, x, max_block, pace, [0.0, 1.0, 2.0, 0.0], None)
+    run_plugin_with(d, nc, rate, x, max_block, pace, [0.0, 1.0, 2.0, 0.0, 0.0], None)
 }
 
-/// [`run_plugin`] with the four control inputs (attenuation, steps, samples, bypass) and
+/// [`run_plugin`] with the five control inputs (attenuation, steps, samples, bypass, offline) and
 /// optionally other values set from the middle of the input on.
 #[allow(clippy::too_many_arguments)]
 fn run_plugin_with(
@@ -158,14 +159,14 @@ fn run_plugin_with(
     x: &[f32],
     max_block: usize,
     pace: f64,
-    init: [f32; 4],
-    later: Option<[f32; 4]>,
+    init: [f32; 5],
+    later: Option<[f32; 5]>,
 ) -> (Vec<Vec<f32>>, Vec<f32>, f32) {
     let h = (d.instantiate)(d, rate as c_ulong);
     assert!(!h.is_null(), "instantiate failed");
     let mut inb = vec![vec![0f32; 8192]; nc];
     let mut outb = vec![vec![0f32; 8192]; nc];
-    let mut ctl = [init[0], init[1], init[2], init[3], -1.0, -1.0];
+    let mut ctl = [init[0], init[1], init[2], init[3], init[4], -1.0, -1.0];
     for c in 0..nc {
         (d.connect_port)(h, c as c_ulong, inb[c].as_mut_ptr());
         (d.connect_port)(h, (nc + c) as c_ulong, outb[c].as_mut_ptr());
@@ -191,7 +192,7 @@ fn run_plugin_with(
         }
         if let Some(l) = later {
             if pos >= x.len() / 2 {
-                for i in 0..4 {
+                for i in 0..5 {
                     unsafe { std::ptr::write_volatile(&mut ctl[i], l[i]) };
                 }
             }
@@ -200,7 +201,7 @@ fn run_plugin_with(
         for c in 0..nc {
             outs[c].extend_from_slice(&outb[c][..n]);
         }
-        lats.push(unsafe { std::ptr::read_volatile(&ctl[4]) });
+        lats.push(unsafe { std::ptr::read_volatile(&ctl[5]) });
         pos += n;
         // Host pacing: no faster than `pace` x real time.
         let due = Duration::from_secs_f64(pos as f64 / rate as f64 / pace);
@@ -208,7 +209,7 @@ fn run_plugin_with(
             std::thread::sleep(w);
         }
     }
-    let underruns = unsafe { std::ptr::read_volatile(&ctl[5]) };
+    let underruns = unsafe { std::ptr::read_volatile(&ctl[6]) };
     if let Some(dd) = d.deactivate {
         dd(h);
     }
@@ -288,7 +289,7 @@ fn bypass_is_the_input_delayed_by_the_reported_latency() {
     let (lib, _serial) = load();
     let rate = 48_000;
     let x = signal(rate, rate as usize / 2);
-    let (outs, lats, _) = run_plugin_with(lib.descs[0], 1, rate, &x, 2048, 1e9, [0.0, 1.0, 2.0, 1.0], None);
+    let (outs, lats, _) = run_plugin_with(lib.descs[0], 1, rate, &x, 2048, 1e9, [0.0, 1.0, 2.0, 1.0, 0.0], None);
     let lat = lats[0] as usize;
     for (t, &y) in outs[0].iter().enumerate() {
         let want = if t < lat { 0.0 } else { x[t - lat] };
@@ -302,7 +303,89 @@ fn control_changes_keep_latency_constant() {
     let rate = 44_100;
     let x = signal(rate, rate as usize);
     let (outs, lats, _) =
-        run_plugin_with(lib.descs[1], 2, rate, &x, 1024, 1e9, [0.0, 1.0, 2.0, 0.0], Some([12.0, 3.0, 1.0, 0.0]));
+        run_plugin_with(lib.descs[1], 2, rate, &x, 1024, 1e9, [0.0, 1.0, 2.0, 0.0, 0.0], Some([12.0, 3.0, 1.0, 0.0, 0.0]));
     assert!(outs.iter().flatten().all(|v| v.is_finite()));
     assert!(lats.iter().all(|&l| l == lats[0] && l > 0.0));
+}
+
+#[test]
+fn offline_mode_is_the_pipeline_at_any_speed() {
+    // A host running as fast as it can (applyplugin, Audacity) with `offline` on: no underruns,
+    // and the output is the pipeline's, sample for sample, after the reported latency.
+    // With no safety margin the latency is the algorithmic delay plus the pipeline's measured
+    // structural lag only: offline mode then underruns if that lag is underestimated.
+    let model = restoregrad::Model::shipped().unwrap();
+    let (lib, _serial) = load();
+    std::env::set_var("RESTOREGRAD_LADSPA_SAFETY_MS", "0");
+    for (rate, nc) in [(8_000u32, 1usize), (16_000, 1), (44_100, 1), (48_000, 2), (192_000, 1)] {
+        let x = signal(rate, rate as usize);
+        let r = run_plugin_with(lib.descs[nc - 1], nc, rate, &x, 4096, 1e9, [0.0, 1.0, 2.0, 0.0, 1.0], None);
+        let (outs, lats, underruns) = r;
+        assert_eq!(underruns, 0.0, "{rate} Hz: offline mode underran");
+        let lat = lats[0] as usize;
+        for c in 0..nc {
+            let g = 1.0 - 0.3 * c as f32;
+            let xc: Vec<f32> = x.iter().map(|v| g * v).collect();
+            let reference = restoregrad::PipelineBuilder::new(rate, 1).build(&model).unwrap().enhance(&xc);
+            let (_, maxd) = compare(&format!("offline {rate} Hz, channel {c}"), &outs[c], &reference, lat, rate);
+            assert!(maxd < 1e-5, "offline output differs from the pipeline: max |diff| {maxd:.2e}");
+        }
+    }
+    std::env::remove_var("RESTOREGRAD_LADSPA_SAFETY_MS");
+}
+
+#[test]
+fn real_time_mode_in_a_fast_host_is_wet_or_dry_at_the_same_latency() {
+    // A host far faster than real time, real-time mode: the worker cannot keep up, so many
+    // samples underrun; each output sample is still the wet one or the dry input, at the
+    // reported latency, and the underruns are counted.
+    let model = restoregrad::Model::shipped().unwrap();
+    let (lib, _serial) = load();
+    let rate = 48_000;
+    let x = signal(rate, rate as usize);
+    let (outs, lats, underruns) = run_plugin(lib.descs[0], 1, rate, &x, 2048, 1e9);
+    let lat = lats[0] as usize;
+    let wet = restoregrad::PipelineBuilder::new(rate, 1).build(&model).unwrap().enhance(&x);
+    let mut dry = 0;
+    for t in lat..x.len() {
+        let y = outs[0][t];
+        if y == x[t - lat] && y != wet[t - lat] {
+            dry += 1;
+        } else {
+            assert!((y - wet[t - lat]).abs() < 1e-5, "sample {t} is neither wet nor dry");
+        }
+    }
+    eprintln!("fast host, real-time mode: {dry} dry samples, underruns port {underruns}");
+    assert!(underruns > 0.0 && dry > 0, "a host this fast must underrun");
+}
+
+#[test]
+fn in_place_host_buffers() {
+    // Input and output on the same buffer (hosts may do this): same output as separate buffers.
+    let (lib, _serial) = load();
+    let d = lib.descs[0];
+    let rate = 16_000;
+    let x = signal(rate, rate as usize / 2);
+    let (sep, _, _) = run_plugin_with(d, 1, rate, &x, 512, 1e9, [0.0, 1.0, 2.0, 0.0, 1.0], None);
+    let h = (d.instantiate)(d, rate as c_ulong);
+    assert!(!h.is_null());
+    let mut buf = vec![0f32; 512];
+    let mut ctl = [0.0f32, 1.0, 2.0, 0.0, 1.0, 0.0, 0.0];
+    (d.connect_port)(h, 0, buf.as_mut_ptr());
+    (d.connect_port)(h, 1, buf.as_mut_ptr());
+    for (i, v) in ctl.iter_mut().enumerate() {
+        (d.connect_port)(h, (2 + i) as c_ulong, v as *mut f32);
+    }
+    let mut out = Vec::new();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    let mut pos = 0;
+    while pos < x.len() {
+        let n = rng.random_range(1..=512).min(x.len() - pos);
+        buf[..n].copy_from_slice(&x[pos..pos + n]);
+        (d.run)(h, n as c_ulong);
+        out.extend_from_slice(&buf[..n]);
+        pos += n;
+    }
+    (d.cleanup)(h);
+    assert_eq!(out, sep[0]);
 }
