@@ -1,0 +1,91 @@
+"""Streaming: blocks of random sizes give the one-shot output; flush, reset, latency; bad
+blocks raise; and the GIL is released (two streams on two threads run in parallel)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import restoregrad
+from conftest import FIXTURE, read_wav
+
+#: Float rounding only: the stream and the one-shot path run the same pipeline in differently
+#: cut blocks.
+TOLERANCE = 1e-5
+HERE = Path(__file__).parent
+
+
+def stream_all(stream, x, sizes):
+    out, pos = [], 0
+    for n in sizes:
+        out.append(stream.process(x[pos : pos + n]))
+        pos += n
+    out.append(stream.flush())
+    return np.concatenate(out)
+
+
+def random_sizes(rng, total, high):
+    sizes = []
+    while sum(sizes) < total:
+        sizes.append(int(rng.integers(0, high)))
+    return sizes
+
+
+@pytest.mark.parametrize("rate, channels", [(16_000, 1), (44_100, 2), (48_000, 1), (8_000, 3)])
+def test_random_blocks_equal_one_shot(rate, channels):
+    rng = np.random.default_rng(rate + channels)
+    x = (0.1 * rng.standard_normal((rate, channels))).astype(np.float32)
+    stream = restoregrad.Stream(rate, channels)
+    y = stream_all(stream, x, random_sizes(rng, len(x), 3000))
+    assert len(y) >= len(x) + stream.latency
+    aligned = y[stream.latency : stream.latency + len(x)]
+    one_shot = restoregrad.enhance(x, rate, chunk_frames=restoregrad.STREAM_CHUNK_FRAMES)
+    assert np.abs(aligned - one_shot).max() <= TOLERANCE
+
+
+def test_flush_starts_a_new_stream_and_reset_forgets():
+    x, rate = read_wav(FIXTURE)
+    x = x[:rate, 0]
+    stream = restoregrad.Stream(rate)
+    first = stream_all(stream, x, [len(x)])
+    assert np.array_equal(stream_all(stream, x, [len(x)]), first)
+    stream.process(np.ones(5000, np.float32) * 0.5)
+    stream.reset()
+    assert np.array_equal(stream_all(stream, x, [len(x)]), first)
+
+
+def test_mono_blocks_keep_their_shape_and_dtype():
+    stream = restoregrad.Stream(16_000)
+    y = stream.process((np.zeros(8000)).astype(np.int16))
+    assert y.ndim == 1 and y.dtype == np.int16
+    y = stream.process(np.zeros((8000, 1)))
+    assert y.ndim == 2 and y.dtype == np.float64
+    assert stream.latency > 0 and stream.sample_rate == 16_000 and stream.channels == 1
+
+
+def test_bad_blocks_and_settings_raise():
+    stream = restoregrad.Stream(16_000, channels=2)
+    with pytest.raises(ValueError, match="block has 1 channels; the stream has 2"):
+        stream.process(np.zeros(100, np.float32))
+    with pytest.raises(ValueError, match="invalid sample NaN"):
+        stream.process(np.full((10, 2), np.nan, np.float32))
+    with pytest.raises(ValueError, match="channels"):
+        restoregrad.Stream(16_000, channels=0)
+    with pytest.raises(ValueError, match="steps"):
+        restoregrad.Stream(16_000, steps=7)
+    with pytest.raises(ValueError, match="sample rate"):
+        restoregrad.Stream(1_000_000)
+
+
+def test_the_gil_is_released():
+    # Two streams on two threads against the same two one after the other: with the GIL held
+    # during compute they would take as long; released, they run on two cores at once.
+    env = dict(os.environ, RAYON_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, str(HERE / "gil_speedup.py")], env=env, capture_output=True, text=True, check=True)
+    sequential, parallel = map(float, done.stdout.split())
+    speedup = sequential / parallel
+    print(f"two streams: {sequential:.2f} s one after the other, {parallel:.2f} s on two threads ({speedup:.2f}x)")
+    assert speedup > 1.3
