@@ -290,7 +290,7 @@ def _run(todo: List[Dict[str, str]], fs_in: pafs.FileSystem, fs_out: pafs.FileSy
     ds = ds.map_batches(
         _Worker,
         fn_constructor_kwargs={"fs_in": fs_in, "fs_out": fs_out, "options": options, "threads": threads},
-        concurrency=workers,
+        concurrency=min(workers, len(todo)),
         num_cpus=threads,
         batch_size=1,
         batch_format="numpy",

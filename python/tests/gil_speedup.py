@@ -1,8 +1,7 @@
-"""Prints how much faster two `Stream`s run on two threads than one after the other.
+"""Prints the seconds two `Stream`s take one after the other, then on two threads at once.
 
-Run by test_stream.py in its own process with RAYON_NUM_THREADS=1, so that each stream computes
-on one core and the ratio measures the GIL alone (with a multi-threaded pool, one stream may
-already use both cores).
+Run by test_stream.py in a process of its own, so that the measurement starts from a fresh
+process (the model loaded and rayon's pool started by the warm-up alone).
 """
 
 import threading

