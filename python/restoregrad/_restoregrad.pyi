@@ -1,6 +1,7 @@
 """Type stubs of the compiled part of restoregrad (use the package's functions instead)."""
 
 import os
+import pathlib
 from typing import Optional, Union
 
 import numpy as np
@@ -14,7 +15,7 @@ class Model:
     def __init__(self, path: Optional[Union[str, os.PathLike[str]]] = None) -> None:
         """Loads the model folder ``path`` (config.json + weights.bpk), or the shipped model."""
     @property
-    def path(self) -> Optional[str]:
+    def path(self) -> Optional[pathlib.Path]:
         """The model folder, or None for the shipped model."""
 
 class StreamCore:

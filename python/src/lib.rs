@@ -25,7 +25,9 @@ fn py_err(e: Error) -> PyErr {
     }
 }
 
-/// A loaded model (config and weights), shared by every stream and call that uses it.
+/// Model(path=None): a loaded model (config and weights), shared by every stream and call that
+/// uses it. `path` is a model folder (config.json + weights.bpk); None loads the shipped model
+/// (compiled into the package). Raises RuntimeError, naming the folder, when it cannot be loaded.
 #[pyclass(frozen, module = "restoregrad")]
 struct Model {
     // A mutex makes the model shareable between Python threads whatever burn's tensors allow;
