@@ -37,6 +37,9 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg")
 
 _GLOB_CHARS = "*?["
 
+#: The most blocks a run's file list is cut into.
+_MAX_BLOCKS = 10_000
+
 
 @dataclasses.dataclass
 class Summary:
@@ -285,8 +288,9 @@ def _skipped(inp: str, out: str) -> Dict[str, Any]:
 
 
 def _run(todo: List[Dict[str, str]], fs_in: pafs.FileSystem, fs_out: pafs.FileSystem, options: Dict[str, Any], workers: int, threads: int) -> List[Dict[str, Any]]:
-    """The files through a pool of ``workers`` actors, one file per block so they balance."""
-    ds = ray.data.from_items(todo, override_num_blocks=len(todo))
+    """The files through a pool of ``workers`` actors, in small blocks so they balance (one file
+    per block up to ``_MAX_BLOCKS`` files, which bounds the scheduler's bookkeeping)."""
+    ds = ray.data.from_items(todo, override_num_blocks=min(len(todo), _MAX_BLOCKS))
     ds = ds.map_batches(
         _Worker,
         fn_constructor_kwargs={"fs_in": fs_in, "fs_out": fs_out, "options": options, "threads": threads},
