@@ -193,6 +193,9 @@ class Stream:
         channels: channels per frame; blocks are ``(n, channels)`` (or ``(n,)`` when mono).
         steps, samples, atten_lim_db, seed, model: as for :func:`enhance`.
         chunk_frames: STFT frames per model call (2, the live default: lowest latency).
+        threads: compute threads of the stream's own; None (default) computes on the
+            process-wide pool (all cores), shared with every call that uses it. Streams run on
+            separate Python threads each with ``threads=1`` compute side by side, one core each.
     """
 
     def __init__(
@@ -206,11 +209,16 @@ class Stream:
         seed: int = 0,
         chunk_frames: int = STREAM_CHUNK_FRAMES,
         model: ModelLike = None,
+        threads: Optional[int] = None,
     ) -> None:
         if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels <= 0:
             raise ValueError(f"channels must be a positive integer, got {channels!r}")
         settings = _settings(steps, samples, atten_lim_db, seed, chunk_frames)
-        self._core = _restoregrad.StreamCore(_model(model), _rate(sample_rate), int(channels), *settings)
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
+            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        self._core = _restoregrad.StreamCore(
+            _model(model), _rate(sample_rate), int(channels), *settings, None if threads is None else int(threads)
+        )
         # The last block's dtype and shape: flush() returns its samples the same way.
         self._dtype = np.dtype(np.float32)
         self._mono = channels == 1

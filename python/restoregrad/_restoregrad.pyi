@@ -31,6 +31,7 @@ class StreamCore:
         atten_lim_db: Optional[float],
         seed: int,
         chunk_frames: int,
+        threads: Optional[int],
     ) -> None: ...
     def process(self, block: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Feeds a block; returns the enhanced frames that are ready."""

@@ -184,6 +184,9 @@ fn enhance_file(
 #[pyclass(frozen, module = "restoregrad")]
 struct StreamCore {
     pipeline: Mutex<Pipeline<'static>>,
+    // A pool of the stream's own (`threads`), so that streams on separate Python threads compute
+    // side by side instead of queueing on the process-wide pool; None: the process-wide pool.
+    pool: Option<rayon::ThreadPool>,
     channels: usize,
     sample_rate: u32,
 }
@@ -191,12 +194,23 @@ struct StreamCore {
 #[pymethods]
 impl StreamCore {
     #[new]
-    #[pyo3(signature = (model, sample_rate, channels, steps, samples, atten_lim_db, seed, chunk_frames))]
+    #[pyo3(signature = (model, sample_rate, channels, steps, samples, atten_lim_db, seed, chunk_frames, threads))]
     #[allow(clippy::too_many_arguments)]
-    fn new(model: &Model, sample_rate: u32, channels: usize, steps: usize, samples: usize, atten_lim_db: Option<f32>, seed: u64, chunk_frames: usize) -> PyResult<Self> {
+    fn new(
+        model: &Model,
+        sample_rate: u32,
+        channels: usize,
+        steps: usize,
+        samples: usize,
+        atten_lim_db: Option<f32>,
+        seed: u64,
+        chunk_frames: usize,
+        threads: Option<usize>,
+    ) -> PyResult<Self> {
         let settings = Settings { steps, samples, atten_lim_db, seed, chunk_frames };
         let pipeline = settings.build(model, sample_rate, channels)?;
-        Ok(Self { pipeline: Mutex::new(pipeline), channels, sample_rate })
+        let pool = threads.map(own_pool).transpose()?;
+        Ok(Self { pipeline: Mutex::new(pipeline), pool, channels, sample_rate })
     }
 
     /// Feeds a `(frames, channels)` block; returns the enhanced frames that are ready.
@@ -207,9 +221,11 @@ impl StreamCore {
         }
         let (input, _) = samples_of(&block)?;
         let out = py.detach(|| {
-            let mut out = Vec::with_capacity(input.len() + 4096 * self.channels);
-            self.lock().process(&input, &mut out);
-            out
+            self.on_pool(|| {
+                let mut out = Vec::with_capacity(input.len() + 4096 * self.channels);
+                self.lock().process(&input, &mut out);
+                out
+            })
         });
         to_array(py, out, self.channels)
     }
@@ -218,11 +234,13 @@ impl StreamCore {
     /// starts a new stream.
     fn flush<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let out = py.detach(|| {
-            let mut pipeline = self.lock();
-            let mut out = Vec::new();
-            pipeline.finish(&mut out);
-            pipeline.reset();
-            out
+            self.on_pool(|| {
+                let mut pipeline = self.lock();
+                let mut out = Vec::new();
+                pipeline.finish(&mut out);
+                pipeline.reset();
+                out
+            })
         });
         to_array(py, out, self.channels)
     }
@@ -251,7 +269,27 @@ impl StreamCore {
     }
 }
 
+/// A rayon pool of `threads` compute threads for one stream.
+fn own_pool(threads: usize) -> PyResult<rayon::ThreadPool> {
+    if !(1..=256).contains(&threads) {
+        return Err(PyValueError::new_err(format!("threads must be 1..=256, got {threads}")));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("restoregrad-stream-{i}"))
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the stream's {threads} compute threads: {e}")))
+}
+
 impl StreamCore {
+    /// Runs `f` on the stream's own pool, or here (on the process-wide pool) without one.
+    fn on_pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(pool) => pool.install(f),
+            None => f(),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Pipeline<'static>> {
         self.pipeline.lock().unwrap_or_else(|e| e.into_inner())
     }

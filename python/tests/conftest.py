@@ -46,9 +46,10 @@ def cli_binary():
     return next((str(c) for c in candidates if c and Path(c).is_file()), None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_ray():
-    """A local Ray instance with 2 CPUs for the whole session."""
+    """A local Ray instance with 2 CPUs, for one test module (stopped after it, so that its
+    processes do not load the machine during later timings)."""
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray

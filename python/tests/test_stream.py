@@ -1,6 +1,7 @@
 """Streaming: blocks of random sizes give the one-shot output; flush, reset, latency; bad
 blocks raise; and the GIL is released (two streams on two threads run in parallel)."""
 
+import os
 import subprocess
 import sys
 import threading
@@ -97,16 +98,34 @@ def test_python_runs_while_a_block_is_enhanced():
     assert longest_stall < call / 2, f"Python stalled {longest_stall:.2f} s of the {call:.2f} s call"
 
 
+def measure():
+    """(two streams one after the other, on two threads, in two processes), in seconds."""
+    script = [sys.executable, str(HERE / "gil_speedup.py")]
+    start = time.time() + 5  # both processes loaded and warmed up by then
+    procs = [subprocess.Popen(script + ["stream", str(start)], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    in_processes = max(float(p.communicate()[0]) for p in procs)
+    assert all(p.returncode == 0 for p in procs)
+    done = subprocess.run(script + ["threads"], capture_output=True, text=True, check=True)
+    sequential, on_threads = map(float, done.stdout.split())
+    return sequential, on_threads, in_processes
+
+
 def test_two_streams_on_two_threads_run_in_parallel():
     # Two streams on two threads against the same two one after the other: with the GIL held
-    # during compute they would take as long; released, they run on two cores at once. Best of
-    # three runs, so that a moment of load from other processes does not decide it.
-    speedups = []
+    # during compute they would take as long; released, they run on two cores at once and gain
+    # about what two processes gain (the machine's room for two streams at the moment). Up to
+    # three tries, so that a moment of load from other processes does not decide it.
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: nothing to run in parallel")
+    tries = []
     for _ in range(3):
-        done = subprocess.run([sys.executable, str(HERE / "gil_speedup.py")], capture_output=True, text=True, check=True)
-        sequential, parallel = map(float, done.stdout.split())
-        speedups.append(sequential / parallel)
-        print(f"two streams: {sequential:.2f} s one after the other, {parallel:.2f} s on two threads ({speedups[-1]:.2f}x)")
-        if speedups[-1] > 1.3:
-            break
-    assert max(speedups) > 1.3, f"speedups {speedups}"
+        sequential, on_threads, in_processes = measure()
+        threads_gain, processes_gain = sequential / on_threads, sequential / in_processes
+        tries.append((threads_gain, processes_gain))
+        print(f"two streams: {sequential:.2f} s one after the other, {on_threads:.2f} s on two threads "
+              f"({threads_gain:.2f}x), {in_processes:.2f} s in two processes ({processes_gain:.2f}x)")
+        if processes_gain >= 1.5 and threads_gain > 1.3 and threads_gain > 0.75 * processes_gain:
+            return
+    if max(p for _, p in tries) < 1.5:
+        pytest.skip(f"no two free cores now: two processes gained only {max(p for _, p in tries):.2f}x")
+    raise AssertionError(f"two threads did not gain as two processes did: (threads, processes) {tries}")
