@@ -62,6 +62,7 @@ pub mod report;
 #[cfg(feature = "cli")]
 pub mod train;
 
+pub use engine::file::enhance_file;
 pub use engine::pipeline::{Aligner, Latency, Pipeline, PipelineBuilder};
 pub use error::{Error, Interrupted};
 pub use model::Model;

@@ -57,8 +57,8 @@ pub struct WriteReport {
 
 /// Streaming WAV or FLAC writer that never leaves a partial file behind.
 ///
-/// The container follows the target's extension: FLAC for `.flac`, WAV for anything else
-/// (programs that take a user's file name check it with [`Container::of`] first).
+/// The container follows the target's extension: `.wav` or `.flac` (any case); any other name
+/// is refused, so WAV bytes never sit under a name that says otherwise.
 /// Samples go to a temporary file in the target folder, which [`AudioWriter::finish`] renames into
 /// place (replacing any existing file atomically). Dropping the writer without calling `finish`,
 /// or any error, removes the temporary file and leaves the target untouched.
@@ -95,7 +95,8 @@ impl AudioWriter {
     ///
     /// Fails with [`AudioError::MissingFolder`] when the target folder does not exist, with
     /// [`AudioError::Io`] when the path is a folder or the temp file cannot be created, and with
-    /// [`AudioError::Write`] for 32-bit float into FLAC (which holds integers only).
+    /// [`AudioError::Write`] for a name that is neither `.wav` nor `.flac`, and for 32-bit float
+    /// into FLAC (which holds integers only).
     pub fn create(
         path: impl AsRef<Path>,
         sample_rate: u32,
@@ -146,11 +147,15 @@ impl AudioWriter {
             .try_clone()
             .map_err(|e| AudioError::io(path, "cannot write", e))?;
         let writer = match Container::of(path) {
+            None => {
+                let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_else(|| "no extension".into());
+                return Err(AudioError::Write { path: path.to_path_buf(), detail: format!("writes .wav or .flac files; name the output so (got {ext})") });
+            }
             Some(Container::Flac) if format == SampleFormat::Float32 => {
                 return Err(AudioError::Write { path: path.to_path_buf(), detail: "FLAC holds integer samples only; write 32-bit float as .wav".into() });
             }
             Some(Container::Flac) => Encoder::Flac(FlacEncoder::new(file, sample_rate, channels).map_err(|detail| AudioError::Write { path: path.to_path_buf(), detail })?),
-            _ => Encoder::Wav(hound::WavWriter::new(BufWriter::new(file), wav_spec(sample_rate, channels, format)).map_err(|e| hound_err(path, e))?),
+            Some(Container::Wav) => Encoder::Wav(hound::WavWriter::new(BufWriter::new(file), wav_spec(sample_rate, channels, format)).map_err(|e| hound_err(path, e))?),
         };
         Ok(Self {
             writer: Some(writer),
@@ -283,7 +288,7 @@ fn hound_err(path: &Path, e: hound::Error) -> AudioError {
     }
 }
 
-/// Writes `audio` to `path` atomically, as FLAC for `.flac` and WAV otherwise (see [`AudioWriter`]).
+/// Writes `audio` to `path` atomically, as WAV or FLAC by its extension (see [`AudioWriter`]).
 pub fn write_audio(
     path: impl AsRef<Path>,
     audio: &Audio,

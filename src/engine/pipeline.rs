@@ -330,6 +330,14 @@ impl PipelineBuilder {
         Self { rate, channels, streamer: StreamerConfig::default(), samples: Enhancer::MAX_SAMPLES, seed: 0, max_block: Self::DEFAULT_MAX_BLOCK }
     }
 
+    /// The same settings for audio at `rate` Hz with `channels` channels (e.g. a file's, known
+    /// only once it is opened).
+    pub fn audio(mut self, rate: u32, channels: usize) -> Self {
+        self.rate = rate;
+        self.channels = channels;
+        self
+    }
+
     /// Reverse diffusion steps per chunk (1-6).
     pub fn steps(mut self, steps: usize) -> Self {
         self.streamer.steps = steps;

@@ -12,7 +12,7 @@ use super::plan::{Input, Job, Output};
 use super::EnhanceArgs;
 use crate::audio::{ensure_distinct, Audio, AudioReader, SampleFormat, WavStreamWriter, WriteReport};
 use crate::engine::segments::{enhance_segments_16k, SegmentConfig};
-use crate::engine::{Aligner, Pipeline, StreamerConfig};
+use crate::engine::{stream_aligned, Pipeline, StreamerConfig};
 use crate::model::{ChunkDenoiser, Enhancer, ModelConfig, RestoreGrad};
 use crate::MODEL_RATE;
 
@@ -152,27 +152,14 @@ fn streaming(input: &Path, output: &Output, cfg: &ModelConfig, model: &RestoreGr
         .map(|_| Box::new(Enhancer::new(cfg.clone(), model.clone(), device.clone(), args.seed).with_samples(args.samples.samples)) as Box<dyn ChunkDenoiser>)
         .collect();
     let mut pipeline = Pipeline::new(denoisers, scfg, rate, block)?;
-    let mut aligner = Aligner::new(pipeline.latency().total_out, channels);
     let mut sink = Sink::open(output, rate, channels, sample_format(args), src.frames())?;
-    let (mut interleaved, mut raw, mut aligned) = (Vec::with_capacity(block * channels), Vec::new(), Vec::new());
-    let mut frames_in = 0u64;
-    while let n @ 1.. = src.read_block(&mut interleaved, block)? {
-        frames_in += n as u64;
-        pipeline.process(&interleaved, &mut raw);
-        aligner.push(&raw, frames_in, &mut aligned);
-        sink.write(&aligned)?;
-        raw.clear();
-        aligned.clear();
-        bar.set_position(frames_in);
-    }
+    let streamed = stream_aligned(&mut pipeline, block, |buf, n| src.read_block(buf, n), |s| sink.write(s), |n| bar.set_position(n))?;
+    let frames_in = streamed.frames_in;
     if frames_in == 0 {
         bail!("{}: zero-length audio", input.display());
     }
-    pipeline.finish(&mut raw);
-    aligner.push(&raw, frames_in, &mut aligned);
-    sink.write(&aligned)?;
-    if aligner.written() != frames_in {
-        bail!("{}: internal error: wrote {} of {frames_in} frames", input.display(), aligner.written());
+    if streamed.frames_out != frames_in {
+        bail!("{}: internal error: wrote {} of {frames_in} frames", input.display(), streamed.frames_out);
     }
     sink.finish()?;
     Ok(frames_in as f64 / rate as f64)
