@@ -8,41 +8,8 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use common::{tiny_cfg, write_tiny_corpus};
 use restoregrad::model::{load_model, PriorMode};
-use restoregrad::train::data::Validation;
-use restoregrad::train::{export_checkpoint, train, TrainOptions};
+use restoregrad::train::{export_checkpoint, train};
 
-fn options(data: &Path, steps: u64) -> TrainOptions {
-    TrainOptions {
-        data: data.to_path_buf(),
-        steps,
-        seed: 5,
-        batch: 2,
-        segment_secs: 0.25,
-        lr: 1e-3,
-        // The whole test stays inside the warm-up, whose learning rate does not depend on the
-        // run's total: the first leg (2 steps) and the full run (4) see the same rates.
-        warmup: 200,
-        clip: 3.0,
-        ema_decay: 0.999,
-        val_every: 1000,
-        ckpt_every: 1,
-        val_sampling_steps: 1,
-        val_per_snr: 1,
-        fast_fraction: 0.5,
-        fast_pool: 3,
-        // Exercises the per-item prior draws in the resumed batches too.
-        prior_draw_fraction: 0.5,
-        init_from: None,
-        validation: Validation::Holdout,
-        train_pairs: 1,
-        pair_fraction: 0.3,
-        pair_remix: 0.5,
-        pair_level: false,
-        pair_cross: 0.0,
-        broadband_noise: 0.0,
-        snr_max_db: 15.0,
-    }
-}
 
 /// What the run's last EMA and raw weights compute on a fixed input (denoiser output and
 /// prior log-variance): equal outputs mean equal weights, whatever the parameters' ids.
@@ -83,10 +50,10 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
     let cfg = tiny_cfg(PriorMode::Learned).with_predict(restoregrad::model::Prediction::Clean).with_band_hidden(2);
     let run = |name: &str| -> PathBuf { dir.path().join(name) };
 
-    train(&run("straight"), cfg.clone(), options(&data, 4), false, Device::flex(), true).unwrap();
-    train(&run("resumed"), cfg.clone(), options(&data, 2), false, Device::flex(), true).unwrap();
+    train(&run("straight"), cfg.clone(), common::tiny_train_options(&data, 4), false, Device::flex(), true).unwrap();
+    train(&run("resumed"), cfg.clone(), common::tiny_train_options(&data, 2), false, Device::flex(), true).unwrap();
     let halfway = weights(&run("resumed"), &dir.path().join("halfway"));
-    train(&run("resumed"), cfg, options(&data, 4), true, Device::flex(), true).unwrap();
+    train(&run("resumed"), cfg, common::tiny_train_options(&data, 4), true, Device::flex(), true).unwrap();
 
     let straight = weights(&run("straight"), &dir.path().join("w_straight"));
     let resumed = weights(&run("resumed"), &dir.path().join("w_resumed"));
@@ -98,3 +65,4 @@ fn a_resumed_run_equals_an_uninterrupted_one() {
     assert_eq!(steps("resumed"), ["2", "4"]);
     assert_eq!(steps("straight"), ["4"]);
 }
+

@@ -244,8 +244,15 @@ fn init_from(src_run: &Path, cfg: &ModelConfig, ad: &Device, device: &Device) ->
     let src = src_run.join("checkpoint");
     let cannot = |e| anyhow::anyhow!("{}: cannot start from this checkpoint: {e}", src.display());
     let fresh = TrainModel::new(&src_cfg, ad);
-    let mut ema = fresh.model.valid().try_load_file(src.join("ema.bpk")).map_err(cannot)?;
-    let mut model = fresh.try_load_file(src.join("train.bpk")).map_err(cannot)?;
+    let (mut model, mut ema) = if src.is_dir() {
+        let ema = fresh.model.valid().try_load_file(src.join("ema.bpk")).map_err(cannot)?;
+        (fresh.try_load_file(src.join("train.bpk")).map_err(cannot)?, ema)
+    } else {
+        // A model folder (e.g. models/default): its weights are an EMA; train from them.
+        let (_, weights) = crate::model::load_model(src_run, device).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let on_ad = crate::model::load_model(src_run, ad).map_err(|e| anyhow::anyhow!("{e}"))?.1;
+        (TrainModel { model: on_ad, posterior_net: fresh.posterior_net }, weights)
+    };
     if cfg.y_context != src_cfg.y_context {
         model.model.denoiser = model.model.denoiser.with_context(cfg, ad);
         ema.denoiser = ema.denoiser.with_context(cfg, device);

@@ -75,3 +75,38 @@ pub fn write_tiny_model(dir: &std::path::Path) {
     let model = restoregrad::model::RestoreGrad::new(&cfg, &burn::prelude::Device::flex());
     restoregrad::model::save_model(dir, &cfg, &model, Some("test model")).unwrap();
 }
+
+/// Training options for the tiny corpus: batch 2 of 0.25 s, checkpoints every step, validation
+/// never (it stays inside the warm-up, whose rate does not depend on the run's total).
+pub fn tiny_train_options(data: &std::path::Path, steps: u64) -> restoregrad::train::TrainOptions {
+    restoregrad::train::TrainOptions {
+        data: data.to_path_buf(),
+        steps,
+        seed: 5,
+        batch: 2,
+        segment_secs: 0.25,
+        lr: 1e-3,
+        // The whole test stays inside the warm-up, whose learning rate does not depend on the
+        // run's total: the first leg (2 steps) and the full run (4) see the same rates.
+        warmup: 200,
+        clip: 3.0,
+        ema_decay: 0.999,
+        val_every: 1000,
+        ckpt_every: 1,
+        val_sampling_steps: 1,
+        val_per_snr: 1,
+        fast_fraction: 0.5,
+        fast_pool: 3,
+        // Exercises the per-item prior draws in the resumed batches too.
+        prior_draw_fraction: 0.5,
+        init_from: None,
+        validation: restoregrad::train::data::Validation::Holdout,
+        train_pairs: 1,
+        pair_fraction: 0.3,
+        pair_remix: 0.5,
+        pair_level: false,
+        pair_cross: 0.0,
+        broadband_noise: 0.0,
+        snr_max_db: 15.0,
+    }
+}
