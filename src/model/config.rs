@@ -141,8 +141,9 @@ pub struct ModelConfig {
     /// Last β of the linear training schedule.
     #[config(default = 0.035)]
     pub beta_end: f64,
-    /// Which prior.
-    #[config(default = "PriorMode::Standard")]
+    /// Which prior. (A config file without the field means `standard`, what the models before
+    /// the learned-prior default used: [`crate::model::io::load_config`] fills that in.)
+    #[config(default = "PriorMode::Learned")]
     pub prior: PriorMode,
     /// What the denoiser predicts. (A config file without the field means `noise`, what the
     /// models before it used: [`crate::model::io::load_config`] fills that in.)
