@@ -5,6 +5,11 @@
 #
 #   scripts/train_v2.sh [learned|standard|both]        (default: both, side by side)
 #   scripts/train_v2.sh finetune                        (stage 2, after `standard`)
+#   scripts/train_v2.sh shipped                         (the shipped model's last run, run 8)
+#
+# `shipped` reproduces the shipped model's last step: the previous standard-prior model (the
+# README's training chain, runs 1-7 of models/default/MODEL_CARD.md; pass it as FROM, default
+# models/default) continued 2,000 steps as a learned-prior run in runs/v3_learned, both cores.
 #
 # Stage 2 continues the standard run for FT_STEPS more optimiser steps at a lower learning rate,
 # twice side by side with the identical recipe: as the learned-prior model (runs/v2_learned_ft:
@@ -81,7 +86,20 @@ finetune_run() {
     "${common[@]}" --steps "${FT_STEPS:-3000}" --lr "${FT_LR:-3e-4}" "${extra[@]}" >>"$out/train.out" 2>&1
 }
 
+shipped_run() {
+  local out=runs/v3_learned
+  mkdir -p "$out"
+  local start=(--init-from "${FROM:-models/default}")
+  [[ -f "$out/checkpoint/state.json" ]] && start=(--resume)
+  OMP_NUM_THREADS=2 RAYON_NUM_THREADS=2 nice -n "$NICE" "$BIN" -q train --out "$out" --prior learned "${start[@]}" \
+    --data "$DATA" --device "$DEVICE" --seed 43 --batch 8 --segment-secs 1 --gamma 100 --speech-weight 1 \
+    --mag-weight 4 --under-weight 0.5 --estoi-weight 4 --train-pairs 6 --pair-fraction 0.3 --pair-remix 0.75 \
+    --pair-cross 0.67 --fast-fraction 0.8 --fast-pool 3 --val-every 500 --val-per-snr 10 --val-sampling-steps 1 \
+    --ckpt-every 100 --lr 3e-4 --steps 2000 --prior-draw-fraction 0.5 >>"$out/train.out" 2>&1
+}
+
 case "${1:-both}" in
+  shipped) shipped_run ;;
   finetune)
     finetune_run learned &
     finetune_run standard &
@@ -94,5 +112,5 @@ case "${1:-both}" in
     train_run standard &
     wait
     ;;
-  *) echo "usage: $0 [learned|standard|both]" >&2; exit 2 ;;
+  *) echo "usage: $0 [learned|standard|both|finetune|shipped]" >&2; exit 2 ;;
 esac
