@@ -247,6 +247,8 @@ fn init_from(src_run: &Path, cfg: &ModelConfig, ad: &Device, device: &Device) ->
     let (mut model, mut ema) = if src.is_dir() {
         let ema = fresh.model.valid().try_load_file(src.join("ema.bpk")).map_err(cannot)?;
         (fresh.try_load_file(src.join("train.bpk")).map_err(cannot)?, ema)
+    } else if !src_run.join("weights.bpk").is_file() {
+        bail!("{}: cannot start from this checkpoint: {} has neither checkpoint/ (a run) nor weights.bpk (a model folder)", src.display(), src_run.display());
     } else {
         // A model folder (e.g. models/default): its weights are an EMA; train from them.
         let (_, weights) = crate::model::load_model(src_run, device).map_err(|e| anyhow::anyhow!("{e}"))?;
