@@ -15,6 +15,8 @@ struct RangeHint {
 
 type Handle = *mut c_void;
 
+/// ladspa.h's descriptor, declared here on the host's side on purpose: a test that borrowed the
+/// plugin's own declaration (`ffi.rs`) could not catch a layout mistake in it.
 #[repr(C)]
 struct Descriptor {
     unique_id: c_ulong,
