@@ -23,7 +23,7 @@
 //! the error SNR over REFERENCE's length, and exits 1 if max |diff| exceeds TOLERANCE.
 
 use anyhow::{bail, ensure, Context};
-use restoregrad::audio::{read_audio, write_wav, Audio, SampleFormat};
+use restoregrad::audio::{read_audio, write_audio, Audio, SampleFormat};
 
 fn mono(path: &str) -> anyhow::Result<Audio> {
     let a = read_audio(path).with_context(|| format!("reading {path}"))?;
@@ -34,7 +34,7 @@ fn mono(path: &str) -> anyhow::Result<Audio> {
 fn resample(input: &str, output: &str, rate: u32) -> anyhow::Result<()> {
     let a = mono(input)?;
     let samples = restoregrad::dsp::resample::resample(&a.samples, a.sample_rate, rate);
-    write_wav(output, &Audio { sample_rate: rate, channels: 1, samples }, SampleFormat::Float32)?;
+    write_audio(output, &Audio { sample_rate: rate, channels: 1, samples }, SampleFormat::Float32)?;
     Ok(())
 }
 
