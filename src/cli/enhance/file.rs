@@ -147,7 +147,7 @@ fn streaming(input: &Path, output: &Output, cfg: &ModelConfig, model: &RestoreGr
     bar.set_position(0);
     let scfg = streamer_config(cfg, args);
     scfg.validate().map_err(anyhow::Error::msg)?;
-    let block = 1 << 14;
+    let block = crate::engine::file::FILE_BLOCK;
     let denoisers = (0..channels)
         .map(|_| Box::new(Enhancer::new(cfg.clone(), model.clone(), device.clone(), args.seed).with_samples(args.samples.samples)) as Box<dyn ChunkDenoiser>)
         .collect();
