@@ -1,4 +1,5 @@
-//! Streaming core: latency (impulse), streaming == offline, attenuation limit, bypass, flush.
+//! Streaming core: latency (impulse), streaming == offline, post-filter, attenuation limit, bypass,
+//! flush.
 
 mod common;
 
@@ -220,6 +221,47 @@ fn attenuation_limit_and_bypass() {
     s.set_degrade(Degrade::Steps(1));
     s.feed(&x, &mut out);
     assert!(s.stats().degraded_chunks > 0);
+}
+
+/// Scales every bin by one gain: the post-filter's G is then that gain in every bin.
+struct ConstGain(usize, f32);
+impl ChunkDenoiser for ConstGain {
+    fn n_bins(&self) -> usize {
+        self.0
+    }
+    fn process(&mut self, noisy: &[restoregrad::dsp::Complex32], _s: usize, out: &mut [restoregrad::dsp::Complex32]) {
+        out.iter_mut().zip(noisy).for_each(|(o, n)| *o = *n * self.1);
+    }
+    fn reset(&mut self) {}
+}
+
+/// The largest |y - k·x|.
+fn max_dev(x: &[f32], y: &[f32], k: f32) -> f32 {
+    x.iter().zip(y).map(|(a, b)| (a * k - b).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn post_filter_scales_attenuated_bins_by_gain_to_the_p() {
+    let stft = StftConfig::default();
+    let x = noise_signal(8000, 5);
+    let off = StreamerConfig::default().with_post_filter(0.0);
+    // A gain of 0.5 with p = 1 becomes 0.5 * 0.5^1, with p = 2 0.5 * 0.5^2; off, it stays 0.5.
+    for (p, k) in [(0.0, 0.5), (1.0, 0.25), (2.0, 0.125)] {
+        let y = enhance_mono_16k(&mut ConstGain(stft.n_bins(), 0.5), &off.with_post_filter(p), &x).unwrap();
+        assert!(max_dev(&x, &y, k) < 1e-5, "p={p}: {}", max_dev(&x, &y, k));
+    }
+    // Bins the model made louder are left alone.
+    let y = enhance_mono_16k(&mut ConstGain(stft.n_bins(), 1.5), &off.with_post_filter(2.0), &x).unwrap();
+    assert!(max_dev(&x, &y, 1.5) < 1e-5);
+    // The attenuation limit still bounds the total removal: 0.5^3 = -18 dB, limited to -12 dB.
+    let g = 10f32.powf(-12.0 / 20.0);
+    let cfg = off.with_post_filter(2.0).with_atten_lim_db(Some(12.0));
+    let y = enhance_mono_16k(&mut ConstGain(stft.n_bins(), 0.5), &cfg, &x).unwrap();
+    assert!(max_dev(&x, &y, 0.125 * (1.0 - g) + g) < 1e-5);
+    // Out-of-range exponents are refused.
+    for p in [-0.1, StreamerConfig::MAX_POST_FILTER + 0.1, f32::NAN] {
+        assert!(off.with_post_filter(p).validate().is_err(), "p={p}");
+    }
 }
 
 #[test]

@@ -53,6 +53,9 @@ pub struct LiveArgs {
     /// Remove at most this many dB of the noisy signal (mixes the noisy signal back in).
     #[arg(long, value_name = "DB", value_parser = crate::cli::bounded_f64(0.0, 1000.0, "dB"), allow_negative_numbers = true)]
     pub atten_lim_db: Option<f64>,
+    /// Post-filter exponent, as `enhance --post-filter` (0: off; 0-4).
+    #[arg(long, value_name = "P", default_value_t = StreamerConfig::DEFAULT_POST_FILTER as f64, value_parser = crate::cli::bounded_f64(0.0, StreamerConfig::MAX_POST_FILTER as f64, "(exponent)"))]
+    pub post_filter: f64,
     /// Start in bypass (dry signal out).
     #[arg(long)]
     pub bypass: bool,
@@ -117,6 +120,7 @@ fn engine_config(args: &LiveArgs, stft: crate::dsp::stft::StftConfig) -> anyhow:
         .with_chunk_frames(frames)
         .with_steps(args.steps)
         .with_atten_lim_db(args.atten_lim_db.map(|db| db as f32))
+        .with_post_filter(args.post_filter as f32)
         .with_bypass(args.bypass)
         .with_stagger(args.stagger);
     streamer.validate().map_err(anyhow::Error::msg)?;

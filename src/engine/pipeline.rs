@@ -356,6 +356,12 @@ impl PipelineBuilder {
         self
     }
 
+    /// Post-filter exponent (0: off; see [`StreamerConfig::post_filter`]).
+    pub fn post_filter(mut self, p: f32) -> Self {
+        self.streamer.post_filter = p;
+        self
+    }
+
     /// STFT frames per model call (latency grows by one hop per frame).
     pub fn chunk_frames(mut self, frames: usize) -> Self {
         self.streamer.chunk_frames = frames;

@@ -25,6 +25,7 @@
 
 use crate::dsp::stft::{istft, stft};
 use crate::dsp::Complex32;
+use crate::engine::streamer::finish_frame;
 use crate::engine::{atten_lim_gain, StreamerConfig};
 use crate::model::{BatchState, ChunkDenoiser, Enhancer};
 
@@ -139,10 +140,9 @@ pub fn enhance_segments_16k(
                 let f = s.from + c0 + k;
                 if (s.keep..s.end).contains(&f) {
                     let dst = &mut out.data[f * nb..(f + 1) * nb];
-                    for ((o, e), y) in dst.iter_mut().zip(frame).zip(spec.frame(f)) {
-                        // The streamer's attenuation limit, on the same noisy frame.
-                        *o = if g > 0.0 { *e * (1.0 - g) + *y * g } else { *e };
-                    }
+                    dst.copy_from_slice(frame);
+                    // The streamer's post-filter and attenuation limit, on the same noisy frame.
+                    finish_frame(dst, spec.frame(f), cfg.post_filter, g);
                 }
             }
         }

@@ -172,6 +172,7 @@ fn streamer_config(cfg: &ModelConfig, args: &EnhanceArgs) -> StreamerConfig {
         .with_chunk_frames(args.chunk_frames)
         .with_steps(args.steps)
         .with_atten_lim_db(args.atten_lim_db)
+        .with_post_filter(args.post_filter as f32)
 }
 
 /// The batched segment path on one file (whole-file, per channel).
