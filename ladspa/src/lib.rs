@@ -25,6 +25,13 @@
 //! effect within one worker step. `offline` (default 0) is for hosts that call `run` faster than
 //! real time (applyplugin, Audacity): `run` then waits for the workers, so every output sample
 //! is wet; it is not real-time safe and must stay 0 in PipeWire, Carla or any live host.
+//!
+//! The post-filter has no port: it runs at the engine's default
+//! ([`restoregrad::engine::StreamerConfig::DEFAULT_POST_FILTER`], which [`PipelineBuilder`] sets),
+//! as the command line does without `--post-filter`; a port would change the port list that hosts
+//! and filter-chain configs address by position and name.
+//!
+//! [`PipelineBuilder`]: restoregrad::PipelineBuilder
 
 use std::ffi::CStr;
 

@@ -28,6 +28,7 @@ from . import _restoregrad
 from ._restoregrad import MODEL_RATE, Model
 
 __all__ = [
+    "DEFAULT_POST_FILTER",
     "DEFAULT_SAMPLES",
     "DEFAULT_STEPS",
     "FILE_CHUNK_FRAMES",
@@ -44,6 +45,9 @@ __all__ = [
 DEFAULT_STEPS = 1
 #: Sampler runs averaged per chunk by default (the antithetic pair, as the command line).
 DEFAULT_SAMPLES = 2
+#: Post-filter exponent p when ``post_filter=None``: the engine's own constant, read from the
+#: compiled part so that it follows the engine (and ``--post-filter``'s default) when retuned.
+DEFAULT_POST_FILTER: float = _restoregrad.DEFAULT_POST_FILTER
 #: STFT frames per model call for whole arrays and files (``enhance --chunk-frames`` default).
 FILE_CHUNK_FRAMES = 32
 #: STFT frames per model call for streams (the live engine's default: lowest latency).
@@ -102,15 +106,23 @@ def _rate(sample_rate: int) -> int:
     return int(sample_rate)
 
 
-def _settings(steps: int, samples: int, atten_lim_db: Optional[float], seed: int, chunk_frames: int) -> tuple:
-    """The settings as the compiled part takes them; a negative or non-integer count is a
-    ValueError here (the compiled part checks the ranges and says which)."""
+def _settings(
+    steps: int, samples: int, atten_lim_db: Optional[float], post_filter: Optional[float], seed: int, chunk_frames: int
+) -> tuple:
+    """The settings as the compiled part takes them; a negative or non-integer count, or a
+    post_filter that is not a number, is a ValueError here (the compiled part checks the ranges
+    and says which)."""
     for name, value in (("steps", steps), ("samples", samples), ("seed", seed), ("chunk_frames", chunk_frames)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     if atten_lim_db is not None:
         atten_lim_db = float(atten_lim_db)
-    return int(steps), int(samples), atten_lim_db, int(seed), int(chunk_frames)
+    if post_filter is not None:
+        # A bool is an int to Python, but post_filter=True is a mistake, not the exponent 1.
+        if isinstance(post_filter, (bool, np.bool_)) or not isinstance(post_filter, (int, float, np.integer, np.floating)):
+            raise ValueError(f"post_filter must be a number or None, got {post_filter!r}")
+        post_filter = float(post_filter)
+    return int(steps), int(samples), atten_lim_db, post_filter, int(seed), int(chunk_frames)
 
 
 def enhance(
@@ -120,6 +132,7 @@ def enhance(
     steps: int = DEFAULT_STEPS,
     samples: int = DEFAULT_SAMPLES,
     atten_lim_db: Optional[float] = None,
+    post_filter: Optional[float] = None,
     seed: int = 0,
     chunk_frames: int = FILE_CHUNK_FRAMES,
     model: ModelLike = None,
@@ -133,6 +146,10 @@ def enhance(
         steps: reverse diffusion steps, 1-6 (``--steps``).
         samples: sampler runs averaged per chunk, 1 or 2 (``--samples``).
         atten_lim_db: remove at most this many dB of noise; unlimited if None.
+        post_filter: post-filter exponent p (``--post-filter``): bins the model attenuated by a
+            gain G are scaled by a further G**p, removing more residual noise; 0 turns it off;
+            None uses the default, :data:`DEFAULT_POST_FILTER`. The attenuation limit still
+            bounds the total removal.
         seed: the sampler's seed (same seed, same output).
         chunk_frames: STFT frames per model call (``--chunk-frames``; 32 as ``enhance``).
         model: None (the shipped model), a model folder or a :class:`Model`.
@@ -142,10 +159,11 @@ def enhance(
         output within float rounding; int16 rounded as its 16-bit output).
 
     Raises:
-        ValueError: a bad dtype, shape, rate, setting, or a NaN/infinite/absurd sample.
+        ValueError: a bad dtype, shape, rate, setting (e.g. a post_filter out of range or not a
+            number), or a NaN/infinite/absurd sample.
     """
     frames, dtype, mono = _to_frames(audio)
-    settings = _settings(steps, samples, atten_lim_db, seed, chunk_frames)
+    settings = _settings(steps, samples, atten_lim_db, post_filter, seed, chunk_frames)
     out = _restoregrad.enhance_f32(_model(model), frames, _rate(sample_rate), *settings)
     return _from_frames(out, dtype, mono)
 
@@ -157,6 +175,7 @@ def enhance_file(
     steps: int = DEFAULT_STEPS,
     samples: int = DEFAULT_SAMPLES,
     atten_lim_db: Optional[float] = None,
+    post_filter: Optional[float] = None,
     seed: int = 0,
     chunk_frames: int = FILE_CHUNK_FRAMES,
     float32: bool = False,
@@ -175,7 +194,7 @@ def enhance_file(
             output names the input (the message names the file and the problem).
         ValueError: a bad setting.
     """
-    settings = _settings(steps, samples, atten_lim_db, seed, chunk_frames)
+    settings = _settings(steps, samples, atten_lim_db, post_filter, seed, chunk_frames)
     return _restoregrad.enhance_file(_model(model), os.fspath(input), os.fspath(output), *settings, bool(float32))
 
 
@@ -191,7 +210,7 @@ class Stream:
     Args:
         sample_rate: the stream's rate in Hz.
         channels: channels per frame; blocks are ``(n, channels)`` (or ``(n,)`` when mono).
-        steps, samples, atten_lim_db, seed, model: as for :func:`enhance`.
+        steps, samples, atten_lim_db, post_filter, seed, model: as for :func:`enhance`.
         chunk_frames: STFT frames per model call (2, the live default: lowest latency).
         threads: compute threads of the stream's own; None (default) computes on the
             process-wide pool (all cores), shared with every call that uses it. Streams run on
@@ -206,6 +225,7 @@ class Stream:
         steps: int = DEFAULT_STEPS,
         samples: int = DEFAULT_SAMPLES,
         atten_lim_db: Optional[float] = None,
+        post_filter: Optional[float] = None,
         seed: int = 0,
         chunk_frames: int = STREAM_CHUNK_FRAMES,
         model: ModelLike = None,
@@ -213,7 +233,7 @@ class Stream:
     ) -> None:
         if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels <= 0:
             raise ValueError(f"channels must be a positive integer, got {channels!r}")
-        settings = _settings(steps, samples, atten_lim_db, seed, chunk_frames)
+        settings = _settings(steps, samples, atten_lim_db, post_filter, seed, chunk_frames)
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
             raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
         self._core = _restoregrad.StreamCore(

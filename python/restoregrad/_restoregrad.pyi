@@ -8,6 +8,8 @@ import numpy as np
 import numpy.typing as npt
 
 MODEL_RATE: int
+#: The engine's post-filter exponent when ``post_filter`` is None.
+DEFAULT_POST_FILTER: float
 
 class Model:
     """A loaded model (config and weights), shared by every stream and call that uses it."""
@@ -29,6 +31,7 @@ class StreamCore:
         steps: int,
         samples: int,
         atten_lim_db: Optional[float],
+        post_filter: Optional[float],
         seed: int,
         chunk_frames: int,
         threads: Optional[int],
@@ -56,6 +59,7 @@ def enhance_f32(
     steps: int,
     samples: int,
     atten_lim_db: Optional[float],
+    post_filter: Optional[float],
     seed: int,
     chunk_frames: int,
 ) -> npt.NDArray[np.float32]:
@@ -68,6 +72,7 @@ def enhance_file(
     steps: int,
     samples: int,
     atten_lim_db: Optional[float],
+    post_filter: Optional[float],
     seed: int,
     chunk_frames: int,
     float: bool,

@@ -248,6 +248,7 @@ def enhance_corpus(
     steps: int = 1,
     samples: int = 2,
     atten_lim_db: Optional[float] = None,
+    post_filter: Optional[float] = None,
     seed: int = 0,
     chunk_frames: int = 32,
     float32: bool = False,
@@ -273,7 +274,10 @@ def enhance_corpus(
     exists = [i.type != pafs.FileType.NotFound for i in fs_out.get_file_info(outputs)] if outputs else []
     skipped = [_skipped(i, o) for i, o, e in zip(files, outputs, exists) if e]
     todo = [{"input": i, "output": o} for i, o, e in zip(files, outputs, exists) if not e]
-    options = dict(steps=steps, samples=samples, atten_lim_db=atten_lim_db, seed=seed, chunk_frames=chunk_frames, float32=float32, model=model)
+    options = dict(
+        steps=steps, samples=samples, atten_lim_db=atten_lim_db, post_filter=post_filter, seed=seed,
+        chunk_frames=chunk_frames, float32=float32, model=model,
+    )
     started = time.perf_counter()
     done = _run(todo, fs_in, fs_out, options, workers, threads_per_worker) if todo else []
     summary = Summary(results=done + skipped, wall_seconds=time.perf_counter() - started, workers=workers)
@@ -319,6 +323,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--steps", type=int, default=1)
     p.add_argument("--samples", type=int, default=2)
     p.add_argument("--atten-lim-db", type=float, default=None)
+    p.add_argument(
+        "--post-filter", type=float, default=None, metavar="P",
+        help="post-filter exponent (0: off); the engine's default (restoregrad.DEFAULT_POST_FILTER) if unset",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--float", dest="float32", action="store_true", help="write 32-bit float WAV")
     p.add_argument("--model", default=None, help="model folder (the shipped model if unset)")
@@ -328,7 +336,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     inputs = a.inputs[0] if len(a.inputs) == 1 else a.inputs
     summary = enhance_corpus(
         inputs, a.output_dir, workers=a.workers, threads_per_worker=a.threads_per_worker, steps=a.steps,
-        samples=a.samples, atten_lim_db=a.atten_lim_db, seed=a.seed, float32=a.float32, model=a.model,
+        samples=a.samples, atten_lim_db=a.atten_lim_db, post_filter=a.post_filter, seed=a.seed, float32=a.float32, model=a.model,
         results_csv=a.results_csv,
     )
     for r in summary.failures:

@@ -13,6 +13,7 @@ use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArray
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use restoregrad::audio::{SampleFormat, MAX_SAMPLE};
+use restoregrad::engine::StreamerConfig;
 use restoregrad::{Error, Pipeline, PipelineBuilder};
 
 /// The library's error as the Python exception of its kind, with its message.
@@ -77,18 +78,25 @@ struct Settings {
     steps: usize,
     samples: usize,
     atten_lim_db: Option<f32>,
+    /// Post-filter exponent; None leaves the engine's default
+    /// ([`StreamerConfig::DEFAULT_POST_FILTER`]), so Python follows it when it is retuned.
+    post_filter: Option<f32>,
     seed: u64,
     chunk_frames: usize,
 }
 
 impl Settings {
     fn builder(&self, rate: u32, channels: usize) -> PipelineBuilder {
-        PipelineBuilder::new(rate, channels)
+        let builder = PipelineBuilder::new(rate, channels)
             .steps(self.steps)
             .samples(self.samples)
             .atten_lim_db(self.atten_lim_db)
             .seed(self.seed)
-            .chunk_frames(self.chunk_frames)
+            .chunk_frames(self.chunk_frames);
+        match self.post_filter {
+            Some(p) => builder.post_filter(p),
+            None => builder,
+        }
     }
 
     /// A pipeline over `model`; a bad setting is a `ValueError` naming it and its range.
@@ -131,7 +139,7 @@ fn samples_of(audio: &PyReadonlyArray2<'_, f32>) -> PyResult<(Vec<f32>, usize)> 
 
 /// Enhances a whole `(frames, channels)` float32 array; output aligned with it, same shape.
 #[pyfunction]
-#[pyo3(signature = (model, audio, sample_rate, steps, samples, atten_lim_db, seed, chunk_frames))]
+#[pyo3(signature = (model, audio, sample_rate, steps, samples, atten_lim_db, post_filter, seed, chunk_frames))]
 #[allow(clippy::too_many_arguments)]
 fn enhance_f32<'py>(
     py: Python<'py>,
@@ -141,6 +149,7 @@ fn enhance_f32<'py>(
     steps: usize,
     samples: usize,
     atten_lim_db: Option<f32>,
+    post_filter: Option<f32>,
     seed: u64,
     chunk_frames: usize,
 ) -> PyResult<Bound<'py, PyArray2<f32>>> {
@@ -148,7 +157,7 @@ fn enhance_f32<'py>(
     if input.is_empty() {
         return Err(PyValueError::new_err("zero-length audio (the array holds no samples)"));
     }
-    let settings = Settings { steps, samples, atten_lim_db, seed, chunk_frames };
+    let settings = Settings { steps, samples, atten_lim_db, post_filter, seed, chunk_frames };
     let mut pipeline = settings.build(model, sample_rate, channels)?;
     let out = py.detach(move || pipeline.enhance(&input));
     to_array(py, out, channels)
@@ -156,7 +165,7 @@ fn enhance_f32<'py>(
 
 /// Enhances the audio file `input` into the `.wav` or `.flac` file `output` (atomically); returns seconds.
 #[pyfunction]
-#[pyo3(signature = (model, input, output, steps, samples, atten_lim_db, seed, chunk_frames, float))]
+#[pyo3(signature = (model, input, output, steps, samples, atten_lim_db, post_filter, seed, chunk_frames, float))]
 #[allow(clippy::too_many_arguments)]
 fn enhance_file(
     py: Python<'_>,
@@ -166,11 +175,12 @@ fn enhance_file(
     steps: usize,
     samples: usize,
     atten_lim_db: Option<f32>,
+    post_filter: Option<f32>,
     seed: u64,
     chunk_frames: usize,
     float: bool,
 ) -> PyResult<f64> {
-    let settings = Settings { steps, samples, atten_lim_db, seed, chunk_frames };
+    let settings = Settings { steps, samples, atten_lim_db, post_filter, seed, chunk_frames };
     // The rate and channels are stand-ins, replaced by the file's once it is open; the other
     // settings are checked now, before the file is touched.
     let builder = settings.builder(restoregrad::MODEL_RATE, 1);
@@ -194,7 +204,7 @@ struct StreamCore {
 #[pymethods]
 impl StreamCore {
     #[new]
-    #[pyo3(signature = (model, sample_rate, channels, steps, samples, atten_lim_db, seed, chunk_frames, threads))]
+    #[pyo3(signature = (model, sample_rate, channels, steps, samples, atten_lim_db, post_filter, seed, chunk_frames, threads))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         model: &Model,
@@ -203,11 +213,12 @@ impl StreamCore {
         steps: usize,
         samples: usize,
         atten_lim_db: Option<f32>,
+        post_filter: Option<f32>,
         seed: u64,
         chunk_frames: usize,
         threads: Option<usize>,
     ) -> PyResult<Self> {
-        let settings = Settings { steps, samples, atten_lim_db, seed, chunk_frames };
+        let settings = Settings { steps, samples, atten_lim_db, post_filter, seed, chunk_frames };
         let pipeline = settings.build(model, sample_rate, channels)?;
         let pool = threads.map(own_pool).transpose()?;
         Ok(Self { pipeline: Mutex::new(pipeline), pool, channels, sample_rate })
@@ -303,5 +314,7 @@ fn _restoregrad(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(enhance_f32, m)?)?;
     m.add_function(wrap_pyfunction!(enhance_file, m)?)?;
     m.add("MODEL_RATE", restoregrad::MODEL_RATE)?;
+    // The engine's constant itself, so that Python's docs and callers never restate its value.
+    m.add("DEFAULT_POST_FILTER", StreamerConfig::DEFAULT_POST_FILTER)?;
     Ok(())
 }

@@ -109,12 +109,51 @@ def test_non_contiguous_input_is_read_right():
         (np.zeros(100, np.float32), {"steps": 9}, "steps must be 1..=6, got 9"),
         (np.zeros(100, np.float32), {"samples": 3}, "samples must be 1..=2"),
         (np.zeros(100, np.float32), {"atten_lim_db": -1.0}, "atten_lim_db"),
+        (np.zeros(100, np.float32), {"post_filter": -1}, "post_filter"),
+        (np.zeros(100, np.float32), {"post_filter": 5.0}, "post_filter"),
+        (np.zeros(100, np.float32), {"post_filter": float("nan")}, "post_filter"),
+        (np.zeros(100, np.float32), {"post_filter": "2"}, "post_filter"),
+        (np.zeros(100, np.float32), {"post_filter": True}, "post_filter"),
         (np.zeros(100, np.float32), {"chunk_frames": 0}, "chunk frames"),
     ],
 )
 def test_bad_input_raises_value_error(audio, kwargs, message):
     with pytest.raises(ValueError, match=message):
         restoregrad.enhance(audio, 16_000, **kwargs)
+
+
+def test_post_filter_removes_more_residual_noise(noisy):
+    x, rate = noisy
+    off = restoregrad.enhance(x, rate, post_filter=0)
+    on = restoregrad.enhance(x, rate, post_filter=2)
+    assert not np.array_equal(off, on)
+    # It only ever scales bins down (G**p <= 1 where G < 1), so the signal loses energy.
+    assert np.sum(on.astype(np.float64) ** 2) < np.sum(off.astype(np.float64) ** 2)
+
+
+def test_post_filter_none_is_the_engines_default(noisy):
+    x, rate = noisy
+    x = x[:rate]
+    assert isinstance(restoregrad.DEFAULT_POST_FILTER, float)
+    assert np.array_equal(
+        restoregrad.enhance(x, rate), restoregrad.enhance(x, rate, post_filter=restoregrad.DEFAULT_POST_FILTER)
+    )
+
+
+def test_post_filter_output_equals_the_command_lines(noisy, tmp_path):
+    x, rate = noisy
+    cli = run_cli(tmp_path, "--float", "--post-filter", "2")[:, 0]
+    assert np.abs(restoregrad.enhance(x, rate, post_filter=2) - cli).max() <= TOLERANCE
+
+
+def test_enhance_file_takes_post_filter(noisy, tmp_path):
+    x, rate = noisy
+    out = tmp_path / "py.wav"
+    restoregrad.enhance_file(FIXTURE, out, post_filter=2, float32=True)
+    assert np.abs(read_wav(out)[0][:, 0] - restoregrad.enhance(x, rate, post_filter=2)).max() <= TOLERANCE
+    with pytest.raises(ValueError, match="post_filter"):
+        restoregrad.enhance_file(FIXTURE, tmp_path / "bad.wav", post_filter=5)
+    assert not (tmp_path / "bad.wav").exists()
 
 
 @pytest.mark.parametrize("rate", [0, -5, 500_000, 16_000.0])

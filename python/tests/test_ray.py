@@ -77,6 +77,17 @@ def test_inputs_as_a_list_and_a_results_table(local_ray, tmp_path):
     assert (tmp_path / "r.csv").read_text().count("\n") == 3
 
 
+def test_post_filter_reaches_the_workers(local_ray, tmp_path):
+    corpus = tmp_path / "corpus"
+    make_corpus(corpus, np.random.default_rng(3))
+    summary = restoregrad.ray.enhance_corpus([str(corpus / "a.wav")], str(tmp_path / "out"), post_filter=2)
+    assert summary.enhanced == 1
+    direct, off = tmp_path / "direct.wav", tmp_path / "off.wav"
+    restoregrad.enhance_file(corpus / "a.wav", direct, post_filter=2)
+    restoregrad.enhance_file(corpus / "a.wav", off, post_filter=0)
+    assert (tmp_path / "out/a.wav").read_bytes() == direct.read_bytes() != off.read_bytes()
+
+
 def test_colliding_outputs_are_refused_before_any_work(local_ray, tmp_path):
     write_wav16(tmp_path / "in/x.wav", np.zeros(1600), 16_000)
     (tmp_path / "in/x.flac").write_bytes((tmp_path / "in/x.wav").read_bytes())

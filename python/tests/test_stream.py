@@ -48,6 +48,17 @@ def test_random_blocks_equal_one_shot(rate, channels):
     assert np.abs(aligned - one_shot).max() <= TOLERANCE
 
 
+def test_post_filter_stream_equals_one_shot():
+    x, rate = read_wav(FIXTURE)
+    x = x[:rate, 0]
+    stream = restoregrad.Stream(rate, post_filter=2)
+    y = stream_all(stream, x, random_sizes(np.random.default_rng(5), len(x), 3000))
+    aligned = y[stream.latency : stream.latency + len(x)]
+    one_shot = restoregrad.enhance(x, rate, post_filter=2, chunk_frames=restoregrad.STREAM_CHUNK_FRAMES)
+    assert np.abs(aligned - one_shot).max() <= TOLERANCE
+    assert not np.array_equal(one_shot, restoregrad.enhance(x, rate, post_filter=0, chunk_frames=restoregrad.STREAM_CHUNK_FRAMES))
+
+
 def test_flush_starts_a_new_stream_and_reset_forgets():
     x, rate = read_wav(FIXTURE)
     x = x[:rate, 0]
@@ -78,6 +89,9 @@ def test_bad_blocks_and_settings_raise():
         restoregrad.Stream(16_000, channels=0)
     with pytest.raises(ValueError, match="steps"):
         restoregrad.Stream(16_000, steps=7)
+    for bad in (-1, 5, "2", True):
+        with pytest.raises(ValueError, match="post_filter"):
+            restoregrad.Stream(16_000, post_filter=bad)
     with pytest.raises(ValueError, match="sample rate"):
         restoregrad.Stream(1_000_000)
 
