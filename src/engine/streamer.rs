@@ -127,7 +127,7 @@ impl StreamerConfig {
     pub const DEFAULT_STEPS: usize = 1;
     /// Default post-filter exponent, chosen with the shipped model on held-out validation
     /// mixtures (docs/eval/post_filter.md).
-    pub const DEFAULT_POST_FILTER: f32 = 0.0;
+    pub const DEFAULT_POST_FILTER: f32 = 0.2;
     /// The largest post-filter exponent accepted.
     pub const MAX_POST_FILTER: f32 = 4.0;
     /// The most reverse steps: the length of the fast sampling schedule.

@@ -181,7 +181,7 @@ pub struct ModelConfig {
     pub mag_weight: f64,
     /// a: how much more the magnitude term charges an estimate below the clean magnitude than
     /// one above it (1 = symmetric; see [`crate::model::loss::magnitude_loss`]). Training only.
-    #[config(default = 0.5)]
+    #[config(default = 0.25)]
     pub under_weight: f64,
     /// ν: weight (inside γ) of a differentiable 1 − ESTOI term on x̂0 (0 = none; see
     /// [`crate::model::loss::estoi_loss`]). Training only.
