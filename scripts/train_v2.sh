@@ -5,13 +5,13 @@
 #
 #   scripts/train_v2.sh [learned|standard|both]        (default: both, side by side)
 #   scripts/train_v2.sh finetune                        (stage 2, after `standard`)
-#   scripts/train_v2.sh shipped                         (the shipped model's last run, run 8)
+#   scripts/train_v2.sh shipped                         (the shipped model's last runs, 8 and 9)
 #
 # `shipped` reproduces the shipped model's last two runs (models/default/MODEL_CARD.md): run 8, the
 # standard-prior model of runs 1-7 (FROM; default: taken from git history) continued 2,000 steps as a learned-prior run in
 # runs/v3_learned, then run 9, that run's best continued with the magnitude term charging noise left
 # in four times more than speech removed (--under-weight 0.25) in runs/v4_u25, whose best (the EMA
-# at step 1,000) is the shipped model. Both on both cores.
+# at step 1,000) is the shipped model (copy its config.json and weights.bpk into models/default). Both on both cores.
 #
 # Stage 2 continues the standard run for FT_STEPS more optimiser steps at a lower learning rate,
 # twice side by side with the identical recipe: as the learned-prior model (runs/v2_learned_ft:
@@ -88,38 +88,32 @@ finetune_run() {
     "${common[@]}" --steps "${FT_STEPS:-3000}" --lr "${FT_LR:-3e-4}" "${extra[@]}" >>"$out/train.out" 2>&1
 }
 
-shipped_run() {
-  local out=runs/v3_learned
+# One learned-prior continuation of a model folder: OUT FROM SEED UNDER_WEIGHT (runs 8 and 9).
+continue_learned() {
+  local out=$1 from=$2 seed=$3 under=$4
   mkdir -p "$out"
+  local start=(--init-from "$from")
+  [[ -f "$out/checkpoint/state.json" ]] && start=(--resume)
+  OMP_NUM_THREADS=2 RAYON_NUM_THREADS=2 nice -n "$NICE" "$BIN" -q train --out "$out" --prior learned "${start[@]}" \
+    --data "$DATA" --device "$DEVICE" --seed "$seed" --batch 8 --segment-secs 1 --gamma 100 --speech-weight 1 \
+    --mag-weight 4 --under-weight "$under" --estoi-weight 4 --train-pairs 6 --pair-fraction 0.3 --pair-remix 0.75 \
+    --pair-cross 0.67 --fast-fraction 0.8 --fast-pool 3 --val-every 500 --val-per-snr 10 --val-sampling-steps 1 \
+    --ckpt-every 100 --lr 3e-4 --steps 2000 --prior-draw-fraction 0.5 >>"$out/train.out" 2>&1
+}
+shipped_run() {
   if [[ -z "${FROM:-}" ]]; then
     # The model of runs 1-7 as committed before run 8 replaced it.
     FROM=runs/v1_model
     mkdir -p "$FROM"
     for f in config.json weights.bpk train.json; do git show "8503b40:models/default/$f" > "$FROM/$f"; done
   fi
-  local start=(--init-from "$FROM")
-  [[ -f "$out/checkpoint/state.json" ]] && start=(--resume)
-  OMP_NUM_THREADS=2 RAYON_NUM_THREADS=2 nice -n "$NICE" "$BIN" -q train --out "$out" --prior learned "${start[@]}" \
-    --data "$DATA" --device "$DEVICE" --seed 43 --batch 8 --segment-secs 1 --gamma 100 --speech-weight 1 \
-    --mag-weight 4 --under-weight 0.5 --estoi-weight 4 --train-pairs 6 --pair-fraction 0.3 --pair-remix 0.75 \
-    --pair-cross 0.67 --fast-fraction 0.8 --fast-pool 3 --val-every 500 --val-per-snr 10 --val-sampling-steps 1 \
-    --ckpt-every 100 --lr 3e-4 --steps 2000 --prior-draw-fraction 0.5 >>"$out/train.out" 2>&1
+  # Run 8: the learned prior.
+  continue_learned runs/v3_learned "$FROM" 43 0.5
+  # Run 9: less noise left in (docs/eval/post_filter.md chose it against an under-weight 0.5 control).
+  continue_learned runs/v4_u25 runs/v3_learned/best 47 0.25
 }
-# Run 9: less noise left in (docs/eval/post_filter.md chose it against an under-weight 0.5 control).
-shipped_run9() {
-  local out=runs/v4_u25
-  mkdir -p "$out"
-  local start=(--init-from runs/v3_learned/best)
-  [[ -f "$out/checkpoint/state.json" ]] && start=(--resume)
-  OMP_NUM_THREADS=2 RAYON_NUM_THREADS=2 nice -n "$NICE" "$BIN" -q train --out "$out" --prior learned "${start[@]}" \
-    --data "$DATA" --device "$DEVICE" --seed 47 --batch 8 --segment-secs 1 --gamma 100 --speech-weight 1 \
-    --mag-weight 4 --under-weight 0.25 --estoi-weight 4 --train-pairs 6 --pair-fraction 0.3 --pair-remix 0.75 \
-    --pair-cross 0.67 --fast-fraction 0.8 --fast-pool 3 --val-every 500 --val-per-snr 10 --val-sampling-steps 1 \
-    --ckpt-every 100 --lr 3e-4 --steps 2000 --prior-draw-fraction 0.5 >>"$out/train.out" 2>&1
-}
-
 case "${1:-both}" in
-  shipped) shipped_run && shipped_run9 ;;
+  shipped) shipped_run ;;
   finetune)
     finetune_run learned &
     finetune_run standard &
