@@ -24,6 +24,20 @@ pub struct Streamed {
     pub frames_out: u64,
 }
 
+impl Streamed {
+    /// The frames of a complete run of `input`: a file that held no audio, or output that fell
+    /// short of the input, is an error naming the file.
+    pub fn check(&self, input: &Path) -> Result<u64, Error> {
+        if self.frames_in == 0 {
+            return Err(AudioError::ZeroLength { path: input.to_path_buf() }.into());
+        }
+        if self.frames_out != self.frames_in {
+            return Err(Error::Setting(format!("{}: internal error: wrote {} of {} frames", input.display(), self.frames_out, self.frames_in)));
+        }
+        Ok(self.frames_in)
+    }
+}
+
 /// Feeds every block `read` gives (interleaved, up to `block` frames; 0 frames ends) through
 /// `pipeline`, trims its delay and flushes its tail, giving `write` output aligned with the
 /// input sample for sample. `progress` is told the frames read so far after each block.
@@ -68,16 +82,10 @@ pub fn enhance_file(input: &Path, output: &Path, settings: PipelineBuilder, mode
     let (rate, channels) = (reader.sample_rate(), reader.channels());
     let mut pipeline = settings.audio(rate, channels).max_block(FILE_BLOCK).build(model)?;
     let mut writer = AudioWriter::create(output, rate, channels, format)?;
-    let streamed = stream_aligned(&mut pipeline, FILE_BLOCK, |buf, n| reader.read_block(buf, n), |s| writer.write(s), |_| ())?;
-    if streamed.frames_in == 0 {
-        return Err(AudioError::ZeroLength { path: input.to_path_buf() }.into());
-    }
-    if streamed.frames_out != streamed.frames_in {
-        return Err(Error::Setting(format!("{}: internal error: wrote {} of {} frames", input.display(), streamed.frames_out, streamed.frames_in)));
-    }
+    let frames = stream_aligned(&mut pipeline, FILE_BLOCK, |buf, n| reader.read_block(buf, n), |s| writer.write(s), |_| ())?.check(input)?;
     let report = writer.finish()?;
     if report.clipped > 0 {
         tracing::warn!("{}: {} samples clipped", report.path.display(), report.clipped);
     }
-    Ok(streamed.frames_in as f64 / rate as f64)
+    Ok(frames as f64 / rate as f64)
 }

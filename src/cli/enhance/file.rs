@@ -153,14 +153,7 @@ fn streaming(input: &Path, output: &Output, cfg: &ModelConfig, model: &RestoreGr
         .collect();
     let mut pipeline = Pipeline::new(denoisers, scfg, rate, block)?;
     let mut sink = Sink::open(output, rate, channels, sample_format(args), src.frames())?;
-    let streamed = stream_aligned(&mut pipeline, block, |buf, n| src.read_block(buf, n), |s| sink.write(s), |n| bar.set_position(n))?;
-    let frames_in = streamed.frames_in;
-    if frames_in == 0 {
-        bail!("{}: zero-length audio", input.display());
-    }
-    if streamed.frames_out != frames_in {
-        bail!("{}: internal error: wrote {} of {frames_in} frames", input.display(), streamed.frames_out);
-    }
+    let frames_in = stream_aligned(&mut pipeline, block, |buf, n| src.read_block(buf, n), |s| sink.write(s), |n| bar.set_position(n))?.check(input)?;
     sink.finish()?;
     Ok(frames_in as f64 / rate as f64)
 }
