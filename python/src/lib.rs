@@ -87,16 +87,13 @@ struct Settings {
 
 impl Settings {
     fn builder(&self, rate: u32, channels: usize) -> PipelineBuilder {
-        let builder = PipelineBuilder::new(rate, channels)
+        PipelineBuilder::new(rate, channels)
             .steps(self.steps)
             .samples(self.samples)
             .atten_lim_db(self.atten_lim_db)
+            .post_filter(self.post_filter.unwrap_or(StreamerConfig::DEFAULT_POST_FILTER))
             .seed(self.seed)
-            .chunk_frames(self.chunk_frames);
-        match self.post_filter {
-            Some(p) => builder.post_filter(p),
-            None => builder,
-        }
+            .chunk_frames(self.chunk_frames)
     }
 
     /// A pipeline over `model`; a bad setting is a `ValueError` naming it and its range.

@@ -54,7 +54,7 @@ pub struct LiveArgs {
     #[arg(long, value_name = "DB", value_parser = crate::cli::bounded_f64(0.0, 1000.0, "dB"), allow_negative_numbers = true)]
     pub atten_lim_db: Option<f64>,
     /// Post-filter exponent, as `enhance --post-filter` (0: off; 0-4).
-    #[arg(long, value_name = "P", default_value_t = StreamerConfig::DEFAULT_POST_FILTER as f64, value_parser = crate::cli::bounded_f64(0.0, StreamerConfig::MAX_POST_FILTER as f64, "(exponent)"))]
+    #[arg(long, value_name = "P", default_value_t = StreamerConfig::DEFAULT_POST_FILTER as f64, value_parser = crate::cli::post_filter_range())]
     pub post_filter: f64,
     /// Start in bypass (dry signal out).
     #[arg(long)]

@@ -207,6 +207,12 @@ pub fn steps_range() -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_STEPS)
 }
 
+/// Clap's parser for a post-filter exponent: a finite number in
+/// 0..=[`crate::engine::StreamerConfig::MAX_POST_FILTER`] (`enhance` and `live` share it).
+pub fn post_filter_range() -> impl Fn(&str) -> Result<f64, String> + Clone {
+    bounded_f64(0.0, crate::engine::StreamerConfig::MAX_POST_FILTER as f64, "(exponent)")
+}
+
 /// A parser for a finite number of milliseconds or seconds in `lo..=hi` (a float flag that
 /// sizes buffers: `1e9` or `inf` must be refused before anything is allocated).
 pub fn bounded_f64(lo: f64, hi: f64, unit: &'static str) -> impl Fn(&str) -> Result<f64, String> + Clone {

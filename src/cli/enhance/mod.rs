@@ -67,7 +67,7 @@ pub struct EnhanceArgs {
     pub atten_lim_db: Option<f32>,
     /// Post-filter exponent: bins the model made quieter by a gain G are scaled by a further
     /// G^P, pushing residual noise down (0: off; 0-4).
-    #[arg(long, value_name = "P", default_value_t = crate::engine::StreamerConfig::DEFAULT_POST_FILTER as f64, value_parser = crate::cli::bounded_f64(0.0, crate::engine::StreamerConfig::MAX_POST_FILTER as f64, "(exponent)"))]
+    #[arg(long, value_name = "P", default_value_t = crate::engine::StreamerConfig::DEFAULT_POST_FILTER as f64, value_parser = crate::cli::post_filter_range())]
     pub post_filter: f64,
     /// Model folder (config.json + weights.bpk); the shipped model if unset.
     #[arg(long)]
