@@ -14,12 +14,8 @@ DATA=${1:-../shared/data}
 MODEL=${MODEL:-models/default}
 OUT=${OUT:-eval}
 STEPS=${STEPS:-1 2 3 6}
-python3 -c "import pesq, pystoi, soundfile, scipy" 2>/dev/null || pip install -q pesq pystoi numpy soundfile scipy
-python3 -c "import speechmos, onnxruntime, librosa, requests" 2>/dev/null || pip install -q speechmos onnxruntime librosa requests
-python3 -c "import speechmos.dnsmos" || {
-  echo "evaluate.sh: DNSMOS needs the PyPI packages speechmos, onnxruntime, librosa and requests (the models ship in speechmos's wheel, no download at run time); pip install failed" >&2
-  exit 1
-}
+source scripts/lib/scoring.sh
+scoring_packages
 cargo build --release -q
 BIN=target/release/restoregrad
 
@@ -37,10 +33,10 @@ for set in vb mix; do
     systems="$systems steps$s"
   done
   for sys in $systems; do
-    python3 scripts/reference_metrics.py --clean "$OUT/$set/clean" --degraded "$OUT/$set/$sys" --variants noisy > "$OUT/$set/$sys.json"
+    score_intrusive "$OUT/$set/clean" "$OUT/$set/$sys"
   done
   for sys in clean $systems; do
-    python3 scripts/dnsmos.py "$OUT/$set/$sys" --json "$OUT/$set/$sys.dnsmos.json"
+    score_dnsmos "$OUT/$set/$sys"
   done
 done
 python3 - "$OUT" "$STEPS" <<'PY' | tee "$OUT/quality.md"

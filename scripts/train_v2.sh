@@ -88,9 +88,10 @@ finetune_run() {
     "${common[@]}" --steps "${FT_STEPS:-3000}" --lr "${FT_LR:-3e-4}" "${extra[@]}" >>"$out/train.out" 2>&1
 }
 
-# One learned-prior continuation of a model folder: OUT FROM SEED UNDER_WEIGHT (runs 8 and 9).
+# One learned-prior continuation of a model folder: OUT FROM SEED UNDER_WEIGHT [POSTERIOR_START]
+# (runs 8 and 9; run 9 predates --posterior-start and ran with a fresh Posterior Net).
 continue_learned() {
-  local out=$1 from=$2 seed=$3 under=$4
+  local out=$1 from=$2 seed=$3 under=$4 posterior=${5:-prior}
   mkdir -p "$out"
   local start=(--init-from "$from")
   [[ -f "$out/checkpoint/state.json" ]] && start=(--resume)
@@ -98,7 +99,7 @@ continue_learned() {
     --data "$DATA" --device "$DEVICE" --seed "$seed" --batch 8 --segment-secs 1 --gamma 100 --speech-weight 1 \
     --mag-weight 4 --under-weight "$under" --estoi-weight 4 --train-pairs 6 --pair-fraction 0.3 --pair-remix 0.75 \
     --pair-cross 0.67 --fast-fraction 0.8 --fast-pool 3 --val-every 500 --val-per-snr 10 --val-sampling-steps 1 \
-    --ckpt-every 100 --lr 3e-4 --steps 2000 --prior-draw-fraction 0.5 >>"$out/train.out" 2>&1
+    --ckpt-every 100 --lr 3e-4 --steps 2000 --prior-draw-fraction 0.5 --posterior-start "$posterior" >>"$out/train.out" 2>&1
 }
 shipped_run() {
   if [[ -z "${FROM:-}" ]]; then
@@ -110,7 +111,7 @@ shipped_run() {
   # Run 8: the learned prior.
   continue_learned runs/v3_learned "$FROM" 43 0.5
   # Run 9: less noise left in (docs/eval/post_filter.md chose it against an under-weight 0.5 control).
-  continue_learned runs/v4_u25 runs/v3_learned/best 47 0.25
+  continue_learned runs/v4_u25 runs/v3_learned/best 47 0.25 fresh
 }
 case "${1:-both}" in
   shipped) shipped_run ;;

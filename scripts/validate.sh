@@ -14,8 +14,8 @@ DATA=${1:-../shared/data}
 MODELS=${MODELS:-default=models/default}
 POST_FILTERS=${POST_FILTERS:-0 0.2}
 OUT=${OUT:-val}
-python3 -c "import pesq, pystoi, soundfile, scipy, speechmos.dnsmos" 2>/dev/null \
-  || pip install -q pesq pystoi numpy soundfile scipy speechmos onnxruntime librosa requests
+source scripts/lib/scoring.sh
+scoring_packages
 cargo build --release -q
 BIN=target/release/restoregrad
 
@@ -30,8 +30,8 @@ for spec in $MODELS; do
   done
 done
 for sys in $systems; do
-  python3 scripts/reference_metrics.py --clean "$OUT/clean" --degraded "$OUT/$sys" --variants noisy > "$OUT/$sys.json"
-  python3 scripts/dnsmos.py "$OUT/$sys" --json "$OUT/$sys.dnsmos.json" >/dev/null
+  score_intrusive "$OUT/clean" "$OUT/$sys"
+  score_dnsmos "$OUT/$sys"
 done
 python3 - "$OUT" $systems <<'PY' | tee "$OUT/validation.md"
 import json, sys, pathlib

@@ -412,3 +412,37 @@ fn prior_drawn_items_use_the_prior_variance() {
     let one = dm(vec![true, false, false, false]);
     assert!((one - none).abs() > 1e-6 * none.abs().max(1.0), "prior draw had no effect: {one} vs {none}");
 }
+
+#[test]
+fn a_posterior_from_the_prior_starts_at_the_prior_with_its_own_parameters() {
+    // Continuing a learned-prior model folder: the Posterior Net starts where the Prior Net is
+    // (L_PM = 0), and the two do not share parameters, so the optimiser moves them apart.
+    use burn::optim::{AdamConfig, GradientsParams};
+    let device = Device::flex().autodiff();
+    device.seed(5);
+    let cfg = tiny_cfg(PriorMode::Learned);
+    let schedule = Schedule::new(cfg.train_steps, cfg.beta_start, cfg.beta_end);
+    let mut model = TrainModel::new(&cfg, &device);
+    model.posterior_net = model.model.prior_net.as_ref().map(|p| p.posterior_from_prior());
+    let (clean, noisy, z) = fixed_batch(&cfg, &device);
+    let batch = || TrainBatch {
+        clean: clean.clone(),
+        noisy: noisy.clone(),
+        z: z.clone(),
+        times: vec![5.0, 20.0, 35.0, 45.0],
+        start_form: vec![false; 4],
+        prior_drawn: vec![false; 4],
+    };
+    let pm: f32 = model.losses(&cfg, &schedule, batch()).pm.into_scalar();
+    assert!(pm.abs() < 1e-6, "L_PM should start at 0, got {pm}");
+
+    let ids = burn::module::list_param_ids(&model);
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "the posterior shares parameter ids with the prior");
+
+    let mut optim = AdamConfig::new().init();
+    let grads = GradientsParams::from_grads(model.losses(&cfg, &schedule, batch()).total.backward(), &model);
+    model = optim.step(1e-2, model, grads);
+    let pm: f32 = model.losses(&cfg, &schedule, batch()).pm.into_scalar();
+    assert!(pm > 1e-8, "one optimiser step should move the posterior away from the prior (L_PM {pm})");
+}

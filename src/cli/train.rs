@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::Globals;
 use crate::model::{parse_device, ModelConfig, Prediction, PriorMode};
 use crate::train::data::Validation;
-use crate::train::{train, TrainOptions};
+use crate::train::{train, PosteriorStart, TrainOptions};
 
 /// Arguments of `restoregrad train`.
 #[derive(clap::Args, Debug)]
@@ -91,6 +91,10 @@ pub struct TrainArgs {
     /// compression) is kept, and only the loss weights given here change.
     #[arg(long, value_name = "RUN")]
     pub init_from: Option<PathBuf>,
+    /// Where the Posterior Net starts when --init-from is a learned-prior model folder (which
+    /// holds none): at its Prior Net (L_PM starts at 0) or freshly initialised.
+    #[arg(long, value_enum, default_value_t = PosteriorStart::Prior)]
+    pub posterior_start: PosteriorStart,
     /// β of the spectral compression X̃ = β|X|^α e^{j∠X}: sets the data's scale against the
     /// prior's variance range (the default 0.15 gives mean |x0|² ≈ 0.002).
     #[arg(long)]
@@ -222,6 +226,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         fast_pool: a.fast_pool,
         prior_draw_fraction: a.prior_draw_fraction,
         init_from: a.init_from,
+        posterior_start: a.posterior_start,
         validation: a.validation,
         train_pairs: a.train_pairs,
         pair_fraction: a.pair_fraction,

@@ -26,6 +26,14 @@ fn freq_conv(cin: usize, cout: usize, k: usize, stride: usize, dilation: usize, 
         .init(device)
 }
 
+/// The same convolution with its own, new parameters holding copies of `conv`'s values.
+fn copy_conv(conv: &Conv2d) -> Conv2d {
+    let mut copy = conv.clone();
+    copy.weight = Param::from_tensor(conv.weight.val().detach());
+    copy.bias = conv.bias.as_ref().map(|b| Param::from_tensor(b.val().detach()));
+    copy
+}
+
 fn freq_upconv(cin: usize, cout: usize, device: &Device) -> ConvTranspose2d {
     // kernel 4, stride 2, padding 1: exactly doubles the frequency axis.
     ConvTranspose2dConfig::new([cin, cout], [1, 4]).with_stride([1, 2]).with_padding([0, 1]).init(device)
@@ -289,6 +297,25 @@ impl VarianceNet {
         net.out.weight = Param::from_tensor(net.out.weight.val().zeros_like());
         net.out.bias = Some(Param::from_tensor(Tensor::from_data(TensorData::new(vec![bias], [1]), device)));
         net
+    }
+
+    /// A Posterior Net φ(x0, y) that starts exactly at this Prior Net ψ(y): the y planes of its
+    /// first layer take the prior's weights, the x0 planes start at zero (they still train, since
+    /// their inputs are not zero). Continuing a learned-prior model folder (which holds no
+    /// Posterior Net) from here starts L_PM at 0 instead of at a random posterior's mismatch.
+    pub fn posterior_from_prior(&self) -> Self {
+        // New parameters (not clones, which would share the prior's ids in the optimiser).
+        let mut post = Self {
+            c1: copy_conv(&self.c1),
+            c2: copy_conv(&self.c2),
+            c3: copy_conv(&self.c3),
+            out: copy_conv(&self.out),
+            logvar_min: self.logvar_min,
+            logvar_max: self.logvar_max,
+        };
+        let w = self.c1.weight.val().detach(); // [C, 3, 1, k]
+        post.c1.weight = Param::from_tensor(Tensor::cat(vec![w.zeros_like(), w], 1).detach()); // [C, 6, 1, k]: x0 planes, then y
+        post
     }
 
     /// Log-variance `[B, 1, T, F]` in `[logvar_min, logvar_max]` from features `[B, P, T, F]`.

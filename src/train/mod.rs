@@ -8,5 +8,5 @@ pub mod options;
 pub mod trainer;
 pub mod validate;
 
-pub use options::TrainOptions;
+pub use options::{PosteriorStart, TrainOptions};
 pub use trainer::{export_checkpoint, recorded_steps, train};

@@ -52,6 +52,10 @@ pub struct TrainOptions {
     /// fine-tuning with a new loss or schedule. Its architecture must match the config.
     #[serde(default)]
     pub init_from: Option<PathBuf>,
+    /// How the Posterior Net starts when `init_from` is a learned-prior model folder (which
+    /// holds none); a run folder brings its own.
+    #[serde(default)]
+    pub posterior_start: PosteriorStart,
     /// What validation draws from (runs saved without the field validated on the test material).
     #[serde(default)]
     pub validation: Validation,
@@ -96,3 +100,14 @@ fn default_fast_pool() -> usize {
     6
 }
 
+/// Where a continued learned-prior run's Posterior Net φ(x0, y) starts when its source holds none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PosteriorStart {
+    /// At the source's Prior Net: φ's y planes take ψ's weights, its x0 planes start at zero,
+    /// so L_PM starts at 0 and the trained prior is not pulled toward a random posterior.
+    Prior,
+    /// Freshly initialised (random): what runs recorded before this option did (run 9).
+    #[default]
+    Fresh,
+}

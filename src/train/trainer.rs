@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::batch::{spawn_loader, HostBatch};
 use super::data::{Corpus, Mixing, ValidationSets};
 use super::ema;
-use super::options::TrainOptions;
+use super::options::{PosteriorStart, TrainOptions};
 use super::validate::{score_noisy, score_set, ValScores};
 use crate::model::diffusion::Schedule;
 use crate::model::io::{load_config, save_model};
@@ -231,7 +231,7 @@ fn start_weights(run: &Path, cfg: &ModelConfig, opts: &TrainOptions, resume: boo
             crate::diag!("resuming {} at step {} of {}", run.display(), t.state.step, opts.steps);
         }
     } else if let Some(src_run) = &opts.init_from {
-        (t.model, t.ema) = init_from(src_run, cfg, ad, device)?;
+        (t.model, t.ema) = init_from(src_run, cfg, opts.posterior_start, ad, device)?;
         crate::diag!("starting from the weights of {}", src_run.join("checkpoint").display());
     }
     Ok(t)
@@ -239,7 +239,7 @@ fn start_weights(run: &Path, cfg: &ModelConfig, opts: &TrainOptions, resume: boo
 
 /// Another run's last weights and EMA, in the source's own architecture; a y-context layer
 /// this run adds starts at zero, i.e. at the source model's output.
-fn init_from(src_run: &Path, cfg: &ModelConfig, ad: &Device, device: &Device) -> Result<(TrainModel, RestoreGrad)> {
+fn init_from(src_run: &Path, cfg: &ModelConfig, posterior: PosteriorStart, ad: &Device, device: &Device) -> Result<(TrainModel, RestoreGrad)> {
     let src_cfg = load_config(&src_run.join("config.json"))?;
     let src = src_run.join("checkpoint");
     let cannot = |e| anyhow::anyhow!("{}: cannot start from this checkpoint: {e}", src.display());
@@ -253,7 +253,11 @@ fn init_from(src_run: &Path, cfg: &ModelConfig, ad: &Device, device: &Device) ->
         // A model folder (e.g. models/default): its weights are an EMA; train from them.
         let (_, weights) = crate::model::load_model(src_run, device).map_err(|e| anyhow::anyhow!("{e}"))?;
         let on_ad = crate::model::load_model(src_run, ad).map_err(|e| anyhow::anyhow!("{e}"))?.1;
-        (TrainModel { model: on_ad, posterior_net: fresh.posterior_net }, weights)
+        let posterior_net = match (&on_ad.prior_net, posterior) {
+            (Some(prior), PosteriorStart::Prior) => Some(prior.posterior_from_prior()),
+            _ => fresh.posterior_net,
+        };
+        (TrainModel { model: on_ad, posterior_net }, weights)
     };
     if cfg.y_context != src_cfg.y_context {
         model.model.denoiser = model.model.denoiser.with_context(cfg, ad);

@@ -100,6 +100,7 @@ pub fn tiny_train_options(data: &std::path::Path, steps: u64) -> restoregrad::tr
         // Exercises the per-item prior draws in the resumed batches too.
         prior_draw_fraction: 0.5,
         init_from: None,
+        posterior_start: restoregrad::train::PosteriorStart::Prior,
         validation: restoregrad::train::data::Validation::Holdout,
         train_pairs: 1,
         pair_fraction: 0.3,
