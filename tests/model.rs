@@ -337,6 +337,20 @@ fn fixed_batch(cfg: &ModelConfig, device: &Device) -> (Tensor<4>, Tensor<4>, Ten
     (clean, noisy, z)
 }
 
+/// The `fixed_batch` as a training batch at four times, one item in the start form and one
+/// drawn with the prior.
+fn fixed_train_batch(cfg: &ModelConfig, device: &Device) -> impl Fn() -> TrainBatch {
+    let (clean, noisy, z) = fixed_batch(cfg, device);
+    move || TrainBatch {
+        clean: clean.clone(),
+        noisy: noisy.clone(),
+        z: z.clone(),
+        times: vec![5.0, 20.0, 35.0, 45.0],
+        start_form: vec![false, false, false, true],
+        prior_drawn: vec![false, true, false, false],
+    }
+}
+
 #[test]
 fn tiny_model_overfits_one_batch() {
     use burn::optim::{AdamConfig, GradientsParams};
@@ -351,15 +365,7 @@ fn tiny_model_overfits_one_batch() {
         let schedule = Schedule::new(cfg.train_steps, cfg.beta_start, cfg.beta_end);
         let mut model = TrainModel::new(&cfg, &device);
         let mut optim = AdamConfig::new().init();
-        let (clean, noisy, z) = fixed_batch(&cfg, &device);
-        let batch = || TrainBatch {
-            clean: clean.clone(),
-            noisy: noisy.clone(),
-            z: z.clone(),
-            times: vec![5.0, 20.0, 35.0, 45.0],
-            start_form: vec![false, false, false, true],
-            prior_drawn: vec![false, true, false, false],
-        };
+        let batch = fixed_train_batch(&cfg, &device);
         // The clean-estimate error is a fixed-target measure in every prior mode (L_DM's own
         // weights move with the learned Σ_post).
         let loss_of = |m: &TrainModel| -> f32 { m.losses(&cfg, &schedule, batch()).clean.into_scalar() };
@@ -424,15 +430,7 @@ fn a_posterior_from_the_prior_starts_at_the_prior_with_its_own_parameters() {
     let schedule = Schedule::new(cfg.train_steps, cfg.beta_start, cfg.beta_end);
     let mut model = TrainModel::new(&cfg, &device);
     model.posterior_net = model.model.prior_net.as_ref().map(|p| p.posterior_from_prior());
-    let (clean, noisy, z) = fixed_batch(&cfg, &device);
-    let batch = || TrainBatch {
-        clean: clean.clone(),
-        noisy: noisy.clone(),
-        z: z.clone(),
-        times: vec![5.0, 20.0, 35.0, 45.0],
-        start_form: vec![false; 4],
-        prior_drawn: vec![false; 4],
-    };
+    let batch = fixed_train_batch(&cfg, &device);
     let pm: f32 = model.losses(&cfg, &schedule, batch()).pm.into_scalar();
     assert!(pm.abs() < 1e-6, "L_PM should start at 0, got {pm}");
 
