@@ -6,6 +6,7 @@
 #   scripts/train_v2.sh [learned|standard|both]        (default: both, side by side)
 #   scripts/train_v2.sh finetune                        (stage 2, after `standard`)
 #   scripts/train_v2.sh shipped                         (the shipped model's last runs, 8 and 9)
+#   STEPS=6000 scripts/train_v2.sh dualpath             (stage 3: `standard` plus a GRU across bands)
 #
 # `shipped` reproduces the shipped model's last two runs (models/default/MODEL_CARD.md): run 8, the
 # standard-prior model of runs 1-7 (FROM; default: taken from git history) continued 2,000 steps as a learned-prior run in
@@ -28,6 +29,7 @@
 #   STEPS   optimiser steps of each run (default 12000)
 #   FT_STEPS, FT_LR   stage 2's optimiser steps and peak learning rate (default 3000, 3e-4)
 #   NICE    niceness of the runs (default 19: builds and tests keep the cores when they need them)
+#   THREADS threads of the dualpath run when it runs alone (default 1)
 #
 # Each run uses one thread (OMP_NUM_THREADS=1, RAYON_NUM_THREADS=1) so that the two runs share a
 # 2-core machine without spinning against each other (docs/TCH.md). Logs: runs/NAME/log.csv and
@@ -88,6 +90,18 @@ finetune_run() {
     "${common[@]}" --steps "${FT_STEPS:-3000}" --lr "${FT_LR:-3e-4}" "${extra[@]}" >>"$out/train.out" 2>&1
 }
 
+# Stage 3 (session 10): stage 1's standard run with the frequency path of dual-path designs added
+# (a bidirectional GRU across the bottleneck bands within each frame, --freq-hidden 32): the same
+# recipe, seed and budget, so runs/v2_standard is its control.
+dualpath_run() {
+  local out=runs/v2_dualpath_standard
+  mkdir -p "$out"
+  local resume=()
+  [[ -f "$out/checkpoint/state.json" ]] && resume=(--resume)
+  OMP_NUM_THREADS=${THREADS:-1} RAYON_NUM_THREADS=${THREADS:-1} nice -n "$NICE" "$BIN" -q train --out "$out" --prior standard "${resume[@]}" \
+    "${recipe[@]}" --freq-hidden 32 >>"$out/train.out" 2>&1
+}
+
 # One learned-prior continuation of a model folder: OUT FROM SEED UNDER_WEIGHT [POSTERIOR_START]
 # (runs 8 and 9; run 9 predates --posterior-start and ran with a fresh Posterior Net).
 continue_learned() {
@@ -115,6 +129,7 @@ shipped_run() {
 }
 case "${1:-both}" in
   shipped) shipped_run ;;
+  dualpath) dualpath_run ;;
   finetune)
     finetune_run learned &
     finetune_run standard &
@@ -127,5 +142,5 @@ case "${1:-both}" in
     train_run standard &
     wait
     ;;
-  *) echo "usage: $0 [learned|standard|both|finetune|shipped]" >&2; exit 2 ;;
+  *) echo "usage: $0 [learned|standard|both|finetune|shipped|dualpath]" >&2; exit 2 ;;
 esac

@@ -64,6 +64,11 @@ fn denoiser_with_band_recurrence_streams_exactly() {
 }
 
 #[test]
+fn denoiser_with_dual_path_recurrence_streams_exactly() {
+    streams_exactly(tiny_cfg(PriorMode::Standard).with_band_hidden(4).with_freq_hidden(3));
+}
+
+#[test]
 fn band_recurrence_carries_its_own_state() {
     // The state grows by one band state per bottleneck band, and dropping the band part of a
     // carried state changes the next chunk: the bands' memory is used.
@@ -167,13 +172,14 @@ fn configs_written_before_clean_prediction_load_as_noise_prediction() {
     obj.remove("speech_weight");
     obj.remove("renoise");
     obj.remove("band_hidden");
+    obj.remove("freq_hidden");
     // A field of a dropped experiment: its no-op value still loads, any other is refused.
     obj.insert("sampler_skip".into(), serde_json::json!(0));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.json");
     std::fs::write(&path, json.to_string()).unwrap();
     let cfg = restoregrad::model::io::load_config(&path).unwrap();
-    assert_eq!((cfg.predict, cfg.speech_weight, cfg.renoise, cfg.band_hidden), (Prediction::Noise, 0.0, Renoise::Fresh, 0));
+    assert_eq!((cfg.predict, cfg.speech_weight, cfg.renoise, cfg.band_hidden, cfg.freq_hidden), (Prediction::Noise, 0.0, Renoise::Fresh, 0, 0));
     json.as_object_mut().unwrap().insert("sampler_skip".into(), serde_json::json!(1));
     std::fs::write(&path, json.to_string()).unwrap();
     let err = restoregrad::model::io::load_config(&path).unwrap_err().to_string();

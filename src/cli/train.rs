@@ -105,6 +105,10 @@ pub struct TrainArgs {
     /// Hidden size of a per-band GRU over time at the bottleneck (0 = none; new runs only).
     #[arg(long)]
     pub band_hidden: Option<usize>,
+    /// Hidden size of a bidirectional GRU across the bottleneck bands within each frame (0 =
+    /// none; new runs only).
+    #[arg(long)]
+    pub freq_hidden: Option<usize>,
     /// Upper end of the training mixtures' SNR range in dB (the range starts at −5 dB): lower
     /// values put more of the training at the low SNRs of real recordings.
     #[arg(long, default_value_t = crate::train::data::DEFAULT_SNR_MAX_DB)]
@@ -172,11 +176,14 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     cfg.mag_weight = a.mag_weight;
     cfg.under_weight = a.under_weight;
     cfg.estoi_weight = a.estoi_weight;
-    if a.init_from.is_some() && (a.compress_beta.is_some() || a.hidden.is_some() || a.band_hidden.is_some()) {
-        anyhow::bail!("--init-from keeps the source run's architecture and compression: drop --compress-beta/--hidden/--band-hidden");
+    if a.init_from.is_some() && (a.compress_beta.is_some() || a.hidden.is_some() || a.band_hidden.is_some() || a.freq_hidden.is_some()) {
+        anyhow::bail!("--init-from keeps the source run's architecture and compression: drop --compress-beta/--hidden/--band-hidden/--freq-hidden");
     }
     if let Some(v) = a.band_hidden {
         cfg.band_hidden = v;
+    }
+    if let Some(v) = a.freq_hidden {
+        cfg.freq_hidden = v;
     }
     if !(a.snr_max > 0.0 && a.snr_max <= 40.0) {
         anyhow::bail!("--snr-max must be in (0, 40] dB, got {}", a.snr_max);

@@ -126,6 +126,12 @@ pub struct ModelConfig {
     /// beside the full-band GRU's.
     #[config(default = 0)]
     pub band_hidden: usize,
+    /// Hidden size of a bidirectional GRU across the bottleneck bands within each frame (0 =
+    /// none): the frequency path of dual-path designs (GTCRN, FSPEN, DPCRN), which lets each band
+    /// see the whole spectrum of its frame. Within one frame only, so it needs no state and
+    /// streaming stays exact.
+    #[config(default = 0)]
+    pub freq_hidden: usize,
     /// Width of the sinusoidal diffusion-time embedding.
     #[config(default = 32)]
     pub time_dim: usize,
@@ -238,11 +244,13 @@ impl ModelConfig {
         let bottleneck = flat * h + 3 * (h + h) * h + h * flat;
         let hb = self.band_hidden;
         let bands = (f / 8) * (3 * (c3 + hb) * hb + hb * c3);
+        let hf = self.freq_hidden;
+        let freq = (f / 8) * (2 * 3 * (c3 + hf) * hf + 2 * hf * c3);
         // Transposed convs (kernel 4) over their inputs, with skip concatenation doubling inputs.
         let dec = (f / 8) * (2 * c3) * c2 * 4 + (f / 4) * (2 * c2) * c1 * 4 + (f / 2) * (2 * c1) * 6 * 4 + f * 8;
         let time = self.time_dim * 2 * h + 2 * h * 2 * h; // once per call, not per frame; upper bound
         let pc = self.prior_channels;
         let prior = f * (3 * pc * k + 2 * pc * pc * k + pc * k);
-        (enc + context + bottleneck + bands + dec + time / 16, prior)
+        (enc + context + bottleneck + bands + freq + dec + time / 16, prior)
     }
 }

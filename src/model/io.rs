@@ -84,7 +84,7 @@ fn parse_config(text: &str, path: &Path) -> Result<ModelConfig, ModelError> {
     // Fields added after the first models were written; a config without them means what those
     // models did (burn's Config derive does not apply its defaults when deserialising).
     if let Some(obj) = value.as_object_mut() {
-        for (key, default) in [("predict", serde_json::json!("noise")), ("speech_weight", serde_json::json!(0.0)), ("mag_weight", serde_json::json!(0.0)), ("under_weight", serde_json::json!(1.0)), ("estoi_weight", serde_json::json!(0.0)), ("y_context", serde_json::json!(0)), ("renoise", serde_json::json!("fresh")), ("band_hidden", serde_json::json!(0)), ("prior", serde_json::json!("standard"))] {
+        for (key, default) in [("predict", serde_json::json!("noise")), ("speech_weight", serde_json::json!(0.0)), ("mag_weight", serde_json::json!(0.0)), ("under_weight", serde_json::json!(1.0)), ("estoi_weight", serde_json::json!(0.0)), ("y_context", serde_json::json!(0)), ("renoise", serde_json::json!("fresh")), ("band_hidden", serde_json::json!(0)), ("freq_hidden", serde_json::json!(0)), ("prior", serde_json::json!("standard"))] {
             obj.entry(key).or_insert(default);
         }
     }

@@ -77,6 +77,11 @@ pub struct Denoiser {
     /// Per-band GRU over time and its projection back to c3 channels (when `band_hidden > 0`).
     band_gru: Option<Gru>,
     band_out: Option<Linear>,
+    /// GRUs across the bands within a frame, upward and downward in frequency, and their
+    /// projection back to c3 channels (when `freq_hidden > 0`).
+    freq_up: Option<Gru>,
+    freq_down: Option<Gru>,
+    freq_out: Option<Linear>,
     gru: Gru,
     bottleneck_out: Linear,
     time1: Linear,
@@ -110,6 +115,9 @@ impl Denoiser {
             bottleneck_in: LinearConfig::new(flat, h).init(device),
             band_gru: (cfg.band_hidden > 0).then(|| GruConfig::new(c3, cfg.band_hidden, true).init(device)),
             band_out: (cfg.band_hidden > 0).then(|| LinearConfig::new(cfg.band_hidden, c3).init(device)),
+            freq_up: (cfg.freq_hidden > 0).then(|| GruConfig::new(c3, cfg.freq_hidden, true).init(device)),
+            freq_down: (cfg.freq_hidden > 0).then(|| GruConfig::new(c3, cfg.freq_hidden, true).init(device)),
+            freq_out: (cfg.freq_hidden > 0).then(|| LinearConfig::new(2 * cfg.freq_hidden, c3).init(device)),
             gru: GruConfig::new(h, h, true).init(device),
             bottleneck_out: LinearConfig::new(h, flat).init(device),
             time1: LinearConfig::new(cfg.time_dim, 2 * h).init(device),
@@ -186,6 +194,20 @@ impl Denoiser {
         (e3 + r, Some(last))
     }
 
+    /// The bidirectional GRU across bands within each frame on the bottleneck features `e3`
+    /// `[B, c3, T, bands]`, added as a residual (unchanged without the branch).
+    fn freq_recurrence(&self, e3: Tensor<4>) -> Tensor<4> {
+        let (Some(up), Some(down), Some(out)) = (&self.freq_up, &self.freq_down, &self.freq_out) else {
+            return e3;
+        };
+        let [b, c3, t, bands] = e3.dims();
+        let seq = e3.clone().permute([0, 2, 3, 1]).reshape([b * t, bands, c3]); // [B*T, bands, c3]
+        let g_up = up.forward(seq.clone(), None); // [B*T, bands, hf]
+        let g_down = down.forward(seq.flip([1]), None).flip([1]); // [B*T, bands, hf]
+        let r = out.forward(Tensor::cat(vec![g_up, g_down], 2)); // [B*T, bands, c3]
+        e3 + r.reshape([b, t, bands, c3]).permute([0, 3, 1, 2]) // [B, c3, T, bands]
+    }
+
     /// One evaluation.
     /// - `x`: `[B, 4, T, F]` (x_t real/imag, y real/imag, compressed)
     /// - `time_emb`: `[B, time_dim]` sinusoidal embedding of the diffusion time
@@ -228,6 +250,7 @@ impl Denoiser {
             }
             s => (s, None),
         };
+        let e3 = self.freq_recurrence(e3); // [B, c3, T, F/8]
         let (e3, band_last) = self.band_recurrence(e3, band_state); // [B, c3, T, F/8]
         let flat = e3.clone().swap_dims(1, 2).reshape([b, t, self.c3 * f / 8]); // [B, T, c3*F/8]
         let film = self.time2.forward(silu(self.time1.forward(time_emb))); // [B, 2H]
