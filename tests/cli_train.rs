@@ -67,6 +67,22 @@ fn init_from_adds_y_context_only_to_a_source_without_one() {
 }
 
 #[test]
+fn init_from_adds_a_dual_path_branch_only_to_a_source_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_run(dir.path(), 0);
+    let mut cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(src.join("config.json")).unwrap()).unwrap();
+    cfg["band_hidden"] = serde_json::json!(32);
+    std::fs::write(src.join("config.json"), cfg.to_string()).unwrap();
+    train(&["--band-hidden", "16"], &src, &dir.path().join("out"))
+        .failure()
+        .stderr(predicate::str::contains("already has --band-hidden 32"));
+    // A branch the source lacks is added: it goes on to the (missing) checkpoint.
+    train(&["--freq-hidden", "32"], &src, &dir.path().join("out2"))
+        .failure()
+        .stderr(predicate::str::contains("cannot start from this checkpoint"));
+}
+
+#[test]
 fn real_pair_options_are_checked_before_any_data_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let src = source_run(dir.path(), 0);

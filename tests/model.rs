@@ -140,6 +140,30 @@ fn adding_y_context_to_a_trained_denoiser_keeps_its_output() {
 }
 
 #[test]
+fn adding_dual_path_branches_to_a_trained_denoiser_keeps_its_output() {
+    // `train --init-from --band-hidden --freq-hidden` starts exactly where the source model was,
+    // streaming with the wider state the band GRU adds.
+    let base_cfg = tiny_cfg(PriorMode::Standard);
+    let device = Device::flex();
+    device.seed(12);
+    let model = RestoreGrad::new(&base_cfg, &device);
+    let x = random_planes([1, 4, 6, base_cfg.n_freq], 7, &device); // [1,4,T,F]
+    let emb = || restoregrad::model::net::time_embedding(&[0.5], base_cfg.time_dim, &device);
+    let (before, _) = model.denoiser.forward(x.clone(), emb(), None, None);
+    let wide_cfg = base_cfg.clone().with_band_hidden(4).with_freq_hidden(4);
+    let wider = model.denoiser.clone().with_dual_path(&wide_cfg, &device);
+    assert_eq!(wider.hidden(), model.denoiser.hidden() + base_cfg.n_freq / 8 * 4);
+    let (after, state) = wider.forward(x.clone(), emb(), None, None);
+    assert_eq!(state.dims()[1], wider.hidden());
+    let diff: f32 = (before - after).abs().max().into_scalar();
+    assert!(diff == 0.0, "{diff}");
+    // The branches are trainable parameters of the module, as many as a wide model built fresh.
+    let fresh = RestoreGrad::new(&wide_cfg, &device).denoiser;
+    assert!(wider.num_params() > model.denoiser.num_params());
+    assert_eq!(wider.num_params(), fresh.num_params());
+}
+
+#[test]
 fn clean_prediction_starts_as_the_identity() {
     // A fresh clean-predicting model returns its input (x̂0 = y) at every step count: training
     // starts from the noisy input's quality, not from noise.

@@ -102,11 +102,12 @@ pub struct TrainArgs {
     /// GRU hidden size of the denoiser.
     #[arg(long)]
     pub hidden: Option<usize>,
-    /// Hidden size of a per-band GRU over time at the bottleneck (0 = none; new runs only).
+    /// Hidden size of a per-band GRU over time at the bottleneck (0 = none). With `--init-from`
+    /// it adds the branch to a source without one, starting at the source's output.
     #[arg(long)]
     pub band_hidden: Option<usize>,
     /// Hidden size of a bidirectional GRU across the bottleneck bands within each frame (0 =
-    /// none; new runs only).
+    /// none). With `--init-from` it adds the branch to a source without one, as `--band-hidden`.
     #[arg(long)]
     pub freq_hidden: Option<usize>,
     /// Upper end of the training mixtures' SNR range in dB (the range starts at −5 dB): lower
@@ -176,14 +177,15 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
     cfg.mag_weight = a.mag_weight;
     cfg.under_weight = a.under_weight;
     cfg.estoi_weight = a.estoi_weight;
-    if a.init_from.is_some() && (a.compress_beta.is_some() || a.hidden.is_some() || a.band_hidden.is_some() || a.freq_hidden.is_some()) {
-        anyhow::bail!("--init-from keeps the source run's architecture and compression: drop --compress-beta/--hidden/--band-hidden/--freq-hidden");
+    if a.init_from.is_some() && (a.compress_beta.is_some() || a.hidden.is_some()) {
+        anyhow::bail!("--init-from keeps the source run's architecture and compression: drop --compress-beta/--hidden");
     }
-    if let Some(v) = a.band_hidden {
-        cfg.band_hidden = v;
-    }
-    if let Some(v) = a.freq_hidden {
-        cfg.freq_hidden = v;
+    for (flag, wanted, have) in [("--band-hidden", a.band_hidden, &mut cfg.band_hidden), ("--freq-hidden", a.freq_hidden, &mut cfg.freq_hidden)] {
+        let Some(v) = wanted else { continue };
+        if a.init_from.is_some() && *have != 0 && *have != v {
+            anyhow::bail!("--init-from: the source run already has {flag} {have}; a branch can only be added to a run without one");
+        }
+        *have = v;
     }
     if !(a.snr_max > 0.0 && a.snr_max <= 40.0) {
         anyhow::bail!("--snr-max must be in (0, 40] dB, got {}", a.snr_max);

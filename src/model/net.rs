@@ -148,6 +148,25 @@ impl Denoiser {
         self
     }
 
+    /// Adds the dual-path branches of `cfg` that this denoiser lacks (the per-band GRU over time,
+    /// `band_hidden`, and the GRU across bands, `freq_hidden`) with their output projections at
+    /// zero, so that fine-tuning a trained model into the wider architecture starts from exactly
+    /// that model's output; the branches' own weights are fresh and train once their projections
+    /// move off zero. A branch the denoiser already has is kept as it is.
+    pub fn with_dual_path(mut self, cfg: &ModelConfig, device: &Device) -> Self {
+        if self.band_gru.is_none() && cfg.band_hidden > 0 {
+            self.band_gru = Some(GruConfig::new(self.c3, cfg.band_hidden, true).init(device));
+            self.band_out = Some(zeroed(LinearConfig::new(cfg.band_hidden, self.c3).init(device)));
+            self.band_hidden = cfg.band_hidden;
+        }
+        if self.freq_up.is_none() && cfg.freq_hidden > 0 {
+            self.freq_up = Some(GruConfig::new(self.c3, cfg.freq_hidden, true).init(device));
+            self.freq_down = Some(GruConfig::new(self.c3, cfg.freq_hidden, true).init(device));
+            self.freq_out = Some(zeroed(LinearConfig::new(2 * cfg.freq_hidden, self.c3).init(device)));
+        }
+        self
+    }
+
     /// Past frames of y the denoiser sees (0: none, and no history is kept).
     pub fn context(&self) -> usize {
         self.context
@@ -280,6 +299,13 @@ impl Denoiser {
         let im = part(&out, 1) + ai + bi; // [B, 1, T, F]
         (Tensor::cat(vec![re, im], 1), last) // [B, 2, T, F]
     }
+}
+
+/// `layer` with zero weight and bias (fresh parameters that still get gradients).
+fn zeroed(mut layer: Linear) -> Linear {
+    layer.weight = Param::from_tensor(layer.weight.val().zeros_like());
+    layer.bias = layer.bias.map(|b| Param::from_tensor(b.val().zeros_like()));
+    layer
 }
 
 /// A small per-frame convolutional net that predicts one log-variance per time-frequency bin.

@@ -237,8 +237,8 @@ fn start_weights(run: &Path, cfg: &ModelConfig, opts: &TrainOptions, resume: boo
     Ok(t)
 }
 
-/// Another run's last weights and EMA, in the source's own architecture; a y-context layer
-/// this run adds starts at zero, i.e. at the source model's output.
+/// Another run's last weights and EMA, in the source's own architecture; a y-context layer or
+/// dual-path branch this run adds starts at zero, i.e. at the source model's output.
 fn init_from(src_run: &Path, cfg: &ModelConfig, posterior: PosteriorStart, ad: &Device, device: &Device) -> Result<(TrainModel, RestoreGrad)> {
     let src_cfg = load_config(&src_run.join("config.json"))?;
     let src = src_run.join("checkpoint");
@@ -262,6 +262,10 @@ fn init_from(src_run: &Path, cfg: &ModelConfig, posterior: PosteriorStart, ad: &
     if cfg.y_context != src_cfg.y_context {
         model.model.denoiser = model.model.denoiser.with_context(cfg, ad);
         ema.denoiser = ema.denoiser.with_context(cfg, device);
+    }
+    if (cfg.band_hidden, cfg.freq_hidden) != (src_cfg.band_hidden, src_cfg.freq_hidden) {
+        model.model.denoiser = model.model.denoiser.with_dual_path(cfg, ad);
+        ema.denoiser = ema.denoiser.with_dual_path(cfg, device);
     }
     if cfg.prior == PriorMode::Learned && model.posterior_net.is_none() {
         // A standard-prior source ran with Σ = I; the new variance nets start there.
