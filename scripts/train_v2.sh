@@ -7,6 +7,7 @@
 #   scripts/train_v2.sh finetune                        (stage 2, after `standard`)
 #   scripts/train_v2.sh shipped                         (the shipped model's last runs, 8 and 9)
 #   STEPS=6000 scripts/train_v2.sh dualpath             (stage 3: `standard` plus a GRU across bands)
+#   scripts/train_v2.sh grow                            (stage 4: the shipped model plus dual-path branches)
 #
 # `shipped` reproduces the shipped model's last two runs (models/default/MODEL_CARD.md): run 8, the
 # standard-prior model of runs 1-7 (FROM; default: taken from git history) continued 2,000 steps as a learned-prior run in
@@ -102,18 +103,22 @@ dualpath_run() {
     "${recipe[@]}" --freq-hidden 32 >>"$out/train.out" 2>&1
 }
 
-# One learned-prior continuation of a model folder: OUT FROM SEED UNDER_WEIGHT [POSTERIOR_START]
+# One learned-prior continuation of a model folder:
+#   OUT FROM SEED UNDER_WEIGHT [POSTERIOR_START [LR [STEPS [EXTRA TRAIN FLAGS...]]]]
 # (runs 8 and 9; run 9 predates --posterior-start and ran with a fresh Posterior Net).
 continue_learned() {
-  local out=$1 from=$2 seed=$3 under=$4 posterior=${5:-prior}
+  local out=$1 from=$2 seed=$3 under=$4 posterior=${5:-prior} lr=${6:-3e-4} steps=${7:-2000}
+  shift $(( $# < 7 ? $# : 7 ))
   mkdir -p "$out"
   local start=(--init-from "$from")
   [[ -f "$out/checkpoint/state.json" ]] && start=(--resume)
-  OMP_NUM_THREADS=2 RAYON_NUM_THREADS=2 nice -n "$NICE" "$BIN" -q train --out "$out" --prior learned "${start[@]}" \
+  local threads=${OMP_THREADS_EACH:-2}
+  OMP_NUM_THREADS=$threads RAYON_NUM_THREADS=$threads nice -n "$NICE" "$BIN" -q train --out "$out" --prior learned "${start[@]}" \
     --data "$DATA" --device "$DEVICE" --seed "$seed" --batch 8 --segment-secs 1 --gamma 100 --speech-weight 1 \
     --mag-weight 4 --under-weight "$under" --estoi-weight 4 --train-pairs 6 --pair-fraction 0.3 --pair-remix 0.75 \
     --pair-cross 0.67 --fast-fraction 0.8 --fast-pool 3 --val-every 500 --val-per-snr 10 --val-sampling-steps 1 \
-    --ckpt-every 100 --lr 3e-4 --steps 2000 --prior-draw-fraction 0.5 --posterior-start "$posterior" >>"$out/train.out" 2>&1
+    --ckpt-every 100 --lr "$lr" --steps "$steps" --prior-draw-fraction 0.5 --posterior-start "$posterior" "$@" \
+    >>"$out/train.out" 2>&1
 }
 shipped_run() {
   if [[ -z "${FROM:-}" ]]; then
@@ -127,8 +132,21 @@ shipped_run() {
   # Run 9: less noise left in (docs/eval/post_filter.md chose it against an under-weight 0.5 control).
   continue_learned runs/v4_u25 runs/v3_learned/best 47 0.25 fresh
 }
+# Stage 4 (session 12): the shipped model grown into the dual-path architecture. The branches
+# start with zero output projections (train --init-from), so each run starts exactly at the
+# shipped model; run 9's continuations of sessions 9-10 (v5_ctl_log.csv at 3e-4,
+# v6_ctl_post_log.csv at 1e-4, same recipe without the branches) are the controls. Side by side on
+# one thread each: the frequency path alone, and with the per-band time path too.
+grow_run() {
+  local from=${FROM:-models/default}
+  OMP_THREADS_EACH=1 continue_learned runs/v7_grow_freq "$from" 67 0.25 prior 3e-4 "${GROW_STEPS:-2000}" --freq-hidden 32 &
+  OMP_THREADS_EACH=1 continue_learned runs/v7_grow_dual "$from" 67 0.25 prior 3e-4 "${GROW_STEPS:-2000}" \
+    --freq-hidden 32 --band-hidden 32 &
+  wait
+}
 case "${1:-both}" in
   shipped) shipped_run ;;
+  grow) grow_run ;;
   dualpath) dualpath_run ;;
   finetune)
     finetune_run learned &
@@ -142,5 +160,5 @@ case "${1:-both}" in
     train_run standard &
     wait
     ;;
-  *) echo "usage: $0 [learned|standard|both|finetune|shipped|dualpath]" >&2; exit 2 ;;
+  *) echo "usage: $0 [learned|standard|both|finetune|shipped|dualpath|grow]" >&2; exit 2 ;;
 esac
