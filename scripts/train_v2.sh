@@ -7,7 +7,8 @@
 #   scripts/train_v2.sh finetune                        (stage 2, after `standard`)
 #   scripts/train_v2.sh shipped                         (the shipped model's last runs, 8 and 9)
 #   STEPS=6000 scripts/train_v2.sh dualpath             (stage 3: `standard` plus a GRU across bands)
-#   scripts/train_v2.sh grow                            (stage 4: the shipped model plus dual-path branches)
+#   scripts/train_v2.sh grow                            (stage 4: the shipped model plus dual-path branches;
+#                                                        GROW_RUNS="freq dual" picks them, THREADS each)
 #
 # `shipped` reproduces the shipped model's last two runs (models/default/MODEL_CARD.md): run 8, the
 # standard-prior model of runs 1-7 (FROM; default: taken from git history) continued 2,000 steps as a learned-prior run in
@@ -138,10 +139,15 @@ shipped_run() {
 # v6_ctl_post_log.csv at 1e-4, same recipe without the branches) are the controls. Side by side on
 # one thread each: the frequency path alone, and with the per-band time path too.
 grow_run() {
-  local from=${FROM:-models/default}
-  OMP_THREADS_EACH=1 continue_learned runs/v7_grow_freq "$from" 67 0.25 prior 3e-4 "${GROW_STEPS:-2000}" --freq-hidden 32 &
-  OMP_THREADS_EACH=1 continue_learned runs/v7_grow_dual "$from" 67 0.25 prior 3e-4 "${GROW_STEPS:-2000}" \
-    --freq-hidden 32 --band-hidden 32 &
+  local from=${FROM:-models/default} steps=${GROW_STEPS:-2000} threads=${THREADS:-1}
+  for branch in ${GROW_RUNS:-freq dual}; do
+    case "$branch" in
+      freq) OMP_THREADS_EACH=$threads continue_learned runs/v7_grow_freq "$from" 67 0.25 prior 3e-4 "$steps" --freq-hidden 32 & ;;
+      dual) OMP_THREADS_EACH=$threads continue_learned runs/v7_grow_dual "$from" 67 0.25 prior 3e-4 "$steps" \
+        --freq-hidden 32 --band-hidden 32 & ;;
+      *) echo "GROW_RUNS: freq or dual, not $branch" >&2; exit 2 ;;
+    esac
+  done
   wait
 }
 case "${1:-both}" in
