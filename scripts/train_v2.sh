@@ -9,6 +9,8 @@
 #   STEPS=6000 scripts/train_v2.sh dualpath             (stage 3: `standard` plus a GRU across bands)
 #   scripts/train_v2.sh grow                            (stage 4: the shipped model plus dual-path branches;
 #                                                        GROW_RUNS="freq dual" picks them, THREADS each)
+#   STEPS=6000 scripts/train_v2.sh freqpath             (stage 5: the frequency path on the shipped
+#                                                        architecture, from scratch, beside its control)
 #
 # `shipped` reproduces the shipped model's last two runs (models/default/MODEL_CARD.md): run 8, the
 # standard-prior model of runs 1-7 (FROM; default: taken from git history) continued 2,000 steps as a learned-prior run in
@@ -104,6 +106,22 @@ dualpath_run() {
     "${recipe[@]}" --freq-hidden 32 >>"$out/train.out" 2>&1
 }
 
+# Stage 5 (session 12): the frequency path on the shipped architecture (no per-band time GRU, which
+# puts the dual-path model over the live budget), from scratch beside its control: stage 1's recipe
+# without --band-hidden, with and without --freq-hidden 32, same seed, one thread each
+# (runs/v8_standard, runs/v8_freq).
+freqpath_run() {
+  local name=$1; shift
+  local out=runs/v8_$name
+  mkdir -p "$out"
+  local resume=()
+  [[ -f "$out/checkpoint/state.json" ]] && resume=(--resume)
+  local no_band=() skip=
+  for a in "${recipe[@]}"; do [[ "$a" == --band-hidden ]] && { skip=1; continue; }; [[ -n "${skip:-}" ]] && { skip=; continue; }; no_band+=("$a"); done
+  OMP_NUM_THREADS=1 RAYON_NUM_THREADS=1 nice -n "$NICE" "$BIN" -q train --out "$out" --prior standard "${resume[@]}" \
+    "${no_band[@]}" "$@" >>"$out/train.out" 2>&1
+}
+
 # One learned-prior continuation of a model folder:
 #   OUT FROM SEED UNDER_WEIGHT [POSTERIOR_START [LR [STEPS [EXTRA TRAIN FLAGS...]]]]
 # (runs 8 and 9; run 9 predates --posterior-start and ran with a fresh Posterior Net).
@@ -153,6 +171,11 @@ grow_run() {
 case "${1:-both}" in
   shipped) shipped_run ;;
   grow) grow_run ;;
+  freqpath)
+    freqpath_run standard &
+    freqpath_run freq --freq-hidden 32 &
+    wait
+    ;;
   dualpath) dualpath_run ;;
   finetune)
     finetune_run learned &
@@ -166,5 +189,5 @@ case "${1:-both}" in
     train_run standard &
     wait
     ;;
-  *) echo "usage: $0 [learned|standard|both|finetune|shipped|dualpath|grow]" >&2; exit 2 ;;
+  *) echo "usage: $0 [learned|standard|both|finetune|shipped|dualpath|grow|freqpath]" >&2; exit 2 ;;
 esac
