@@ -67,20 +67,28 @@ common=(
   --train-pairs 3 --pair-fraction 0.3 --pair-remix 0.75 --pair-cross 0.67
   --fast-fraction 0.8 --fast-pool 3 --val-every 500 --val-per-snr 10 --val-sampling-steps 1 --ckpt-every 100
 )
-# Stage 1's architecture and compression (stage 2 inherits them from its source run).
-recipe=("${common[@]}" --compress-beta 2 --band-hidden 32 --steps "$STEPS" --lr 1e-3)
+# Stage 1's architecture and compression (stage 2 inherits them from its source run); stage 5 runs
+# it without the per-band GRU, i.e. on the shipped architecture.
+recipe_no_band=("${common[@]}" --compress-beta 2 --steps "$STEPS" --lr 1e-3)
+recipe=("${recipe_no_band[@]}" --band-hidden 32)
 
 # nice alone does not reach other sessions' processes under the kernel's autogroup scheduling;
 # setting the group's niceness does (where the kernel allows it).
 echo "$NICE" > /proc/self/autogroup 2>/dev/null || true
 
-train_run() {
-  local prior=$1 out=runs/v2_$1
+# One run from scratch, resumed where its checkpoint exists: OUT PRIOR THREADS TRAIN_FLAGS...
+scratch_run() {
+  local out=$1 prior=$2 threads=$3
+  shift 3
   mkdir -p "$out"
   local resume=()
   [[ -f "$out/checkpoint/state.json" ]] && resume=(--resume)
-  OMP_NUM_THREADS=1 RAYON_NUM_THREADS=1 nice -n "$NICE" "$BIN" -q train --out "$out" --prior "$prior" "${resume[@]}" "${recipe[@]}" \
+  OMP_NUM_THREADS=$threads RAYON_NUM_THREADS=$threads nice -n "$NICE" "$BIN" -q train --out "$out" --prior "$prior" "${resume[@]}" "$@" \
     >>"$out/train.out" 2>&1
+}
+
+train_run() {
+  scratch_run "runs/v2_$1" "$1" 1 "${recipe[@]}"
 }
 
 finetune_run() {
@@ -98,12 +106,7 @@ finetune_run() {
 # (a bidirectional GRU across the bottleneck bands within each frame, --freq-hidden 32): the same
 # recipe, seed and budget, so runs/v2_standard is its control.
 dualpath_run() {
-  local out=runs/v2_dualpath_standard
-  mkdir -p "$out"
-  local resume=()
-  [[ -f "$out/checkpoint/state.json" ]] && resume=(--resume)
-  OMP_NUM_THREADS=${THREADS:-1} RAYON_NUM_THREADS=${THREADS:-1} nice -n "$NICE" "$BIN" -q train --out "$out" --prior standard "${resume[@]}" \
-    "${recipe[@]}" --freq-hidden 32 >>"$out/train.out" 2>&1
+  scratch_run runs/v2_dualpath_standard standard "${THREADS:-1}" "${recipe[@]}" --freq-hidden 32
 }
 
 # Stage 5 (session 12): the frequency path on the shipped architecture (no per-band time GRU, which
@@ -111,15 +114,9 @@ dualpath_run() {
 # without --band-hidden, with and without --freq-hidden 32, same seed, one thread each
 # (runs/v8_standard, runs/v8_freq).
 freqpath_run() {
-  local name=$1; shift
-  local out=runs/v8_$name
-  mkdir -p "$out"
-  local resume=()
-  [[ -f "$out/checkpoint/state.json" ]] && resume=(--resume)
-  local no_band=() skip=
-  for a in "${recipe[@]}"; do [[ "$a" == --band-hidden ]] && { skip=1; continue; }; [[ -n "${skip:-}" ]] && { skip=; continue; }; no_band+=("$a"); done
-  OMP_NUM_THREADS=1 RAYON_NUM_THREADS=1 nice -n "$NICE" "$BIN" -q train --out "$out" --prior standard "${resume[@]}" \
-    "${no_band[@]}" "$@" >>"$out/train.out" 2>&1
+  local name=$1
+  shift
+  scratch_run "runs/v8_$name" standard 1 "${recipe_no_band[@]}" "$@"
 }
 
 # One learned-prior continuation of a model folder:

@@ -46,8 +46,7 @@ fn freq_upconv(cin: usize, cout: usize, device: &Device) -> ConvTranspose2d {
 fn output_layer(cfg: &ModelConfig, cin: usize, device: &Device) -> ConvTranspose2d {
     let mut layer = freq_upconv(cin, 6, device);
     if cfg.predict == Prediction::Clean {
-        // Fresh trainable parameters (a mapped value would lose its gradient tracking).
-        layer.weight = Param::from_tensor(layer.weight.val().zeros_like());
+        layer.weight = zeros(layer.weight);
         let bias = Tensor::from_data(TensorData::new(vec![0.0f32, 0.0, 0.0, 0.0, 1.0, 0.0], [6]), device);
         layer.bias = Some(Param::from_tensor(bias));
     }
@@ -140,8 +139,8 @@ impl Denoiser {
         assert!(self.y_context.is_none(), "the denoiser already has a y-context layer");
         self.y_context = (cfg.y_context > 0).then(|| {
             let mut layer = context_conv(cfg, device);
-            layer.weight = Param::from_tensor(layer.weight.val().zeros_like());
-            layer.bias = layer.bias.map(|b| Param::from_tensor(b.val().zeros_like()));
+            layer.weight = zeros(layer.weight);
+            layer.bias = layer.bias.map(zeros);
             layer
         });
         self.context = cfg.y_context;
@@ -301,10 +300,16 @@ impl Denoiser {
     }
 }
 
-/// `layer` with zero weight and bias (fresh parameters that still get gradients).
+/// A fresh trainable parameter of `p`'s shape at zero (a mapped value would lose its gradient
+/// tracking): how a layer added to a trained model starts at that model's output.
+fn zeros<const D: usize>(p: Param<Tensor<D>>) -> Param<Tensor<D>> {
+    Param::from_tensor(p.val().zeros_like())
+}
+
+/// `layer` with zero weight and bias.
 fn zeroed(mut layer: Linear) -> Linear {
-    layer.weight = Param::from_tensor(layer.weight.val().zeros_like());
-    layer.bias = layer.bias.map(|b| Param::from_tensor(b.val().zeros_like()));
+    layer.weight = zeros(layer.weight);
+    layer.bias = layer.bias.map(zeros);
     layer
 }
 
@@ -343,7 +348,7 @@ impl VarianceNet {
         let mut net = Self::new(cfg, in_planes, device);
         let at = ((0.0 - cfg.logvar_min) / (cfg.logvar_max - cfg.logvar_min)).clamp(0.01, 0.99);
         let bias = (at / (1.0 - at)).ln() as f32; // sigmoid⁻¹
-        net.out.weight = Param::from_tensor(net.out.weight.val().zeros_like());
+        net.out.weight = zeros(net.out.weight);
         net.out.bias = Some(Param::from_tensor(Tensor::from_data(TensorData::new(vec![bias], [1]), device)));
         net
     }
