@@ -11,6 +11,16 @@
 #                                                        GROW_RUNS="freq dual" picks them, THREADS each)
 #   STEPS=6000 scripts/train_v2.sh freqpath             (stage 5: the frequency path on the shipped
 #                                                        architecture, from scratch, beside its control)
+#   scripts/train_v2.sh v1                              (runs 1-7 of the shipped model, from the data)
+#   scripts/train_v2.sh all                             (v1, then shipped from its model: the whole chain)
+#
+# `v1` reproduces the standard-prior model of runs 1-7 (models/default/MODEL_CARD.md) from
+# ../shared/data: seven runs in turn on the corpus they had (--without-extra: the train-extra
+# folders came later), each continued from the previous run's last checkpoint, THREADS each
+# (default 2); run 7's last EMA is exported to runs/v1_model, the FROM of `all`'s runs 8 and 9.
+# V1_NAME (default v1) names the runs (runs/V1_NAME_1 ..), V1_RUNS (default "1 2 3 4 5 6 7")
+# picks them, and V1_EXTRA adds train flags to run 1 (e.g. --freq-hidden 32; later runs inherit
+# the architecture).
 #
 # `shipped` reproduces the shipped model's last two runs (models/default/MODEL_CARD.md): run 8, the
 # standard-prior model of runs 1-7 (FROM; default: taken from git history) continued 2,000 steps as a learned-prior run in
@@ -165,8 +175,49 @@ grow_run() {
   done
   wait
 }
+# One run of the v1 chain: N SOURCE_N (empty for run 1) SEED STEPS LR TRAIN_FLAGS...
+# Every loss weight is passed, since the flags' defaults are today's recipe, not run 1's.
+v1_step() {
+  local out=runs/${V1_NAME:-v1}_$1 from=$2 seed=$3 steps=$4 lr=$5 threads=${THREADS:-2}
+  shift 5
+  mkdir -p "$out"
+  local start=()
+  [[ -n "$from" ]] && start=(--init-from "runs/${V1_NAME:-v1}_$from")
+  [[ -f "$out/checkpoint/state.json" ]] && start=(--resume)
+  OMP_NUM_THREADS=$threads RAYON_NUM_THREADS=$threads nice -n "$NICE" "$BIN" -q train --out "$out" --prior standard \
+    "${start[@]}" --data "$DATA" --device "$DEVICE" --without-extra --seed "$seed" --steps "$steps" --lr "$lr" \
+    --batch 8 --segment-secs 1 --predict clean --gamma 100 --speech-weight 1 --fast-fraction 0.8 --fast-pool 3 \
+    --val-every 500 --ckpt-every 100 "$@" >>"$out/train.out" 2>&1
+}
+v1_run() {
+  local val1=(--val-sampling-steps 2 --val-per-snr 4) val=(--val-sampling-steps 1 --val-per-snr 10)
+  local sym=(--mag-weight 4 --under-weight 1) asym=(--mag-weight 4 --under-weight 0.5)
+  for n in ${V1_RUNS:-1 2 3 4 5 6 7}; do
+    case "$n" in
+      # shellcheck disable=SC2086
+      1) v1_step 1 "" 7 9000 1e-3 "${val1[@]}" --compress-beta 2 --hidden 128 --y-context 0 --mag-weight 1 \
+           --under-weight 1 --estoi-weight 0 ${V1_EXTRA:-} ;;
+      2) v1_step 2 1 13 3000 3e-4 "${val1[@]}" "${sym[@]}" --estoi-weight 0 ;;
+      3) v1_step 3 2 17 3000 3e-4 "${val[@]}" "${sym[@]}" --estoi-weight 0 --y-context 3 ;;
+      4) v1_step 4 3 19 3000 3e-4 "${val[@]}" "${sym[@]}" --estoi-weight 2 ;;
+      5) v1_step 5 4 23 4000 3e-4 "${val[@]}" "${sym[@]}" --estoi-weight 4 ;;
+      6) v1_step 6 5 31 3000 2e-4 "${val[@]}" "${asym[@]}" --estoi-weight 4 ;;
+      7) v1_step 7 6 41 3000 2e-4 "${val[@]}" "${asym[@]}" --estoi-weight 4 --train-pairs 6 --pair-fraction 0.3 \
+           --pair-remix 0.75 --pair-cross 0.67 ;;
+      *) echo "V1_RUNS: 1-7, not $n" >&2; exit 2 ;;
+    esac
+  done
+  if [[ -f "runs/${V1_NAME:-v1}_7/checkpoint/state.json" ]]; then
+    "$BIN" -q export --run "runs/${V1_NAME:-v1}_7" --checkpoint last --out-dir "runs/${V1_NAME:-v1}_model"
+  fi
+}
 case "${1:-both}" in
   shipped) shipped_run ;;
+  v1) v1_run ;;
+  all)
+    v1_run
+    FROM=runs/v1_model shipped_run
+    ;;
   grow) grow_run ;;
   freqpath)
     freqpath_run standard &
@@ -186,5 +237,5 @@ case "${1:-both}" in
     train_run standard &
     wait
     ;;
-  *) echo "usage: $0 [learned|standard|both|finetune|shipped|dualpath|grow|freqpath]" >&2; exit 2 ;;
+  *) echo "usage: $0 [learned|standard|both|finetune|shipped|v1|all|dualpath|grow|freqpath]" >&2; exit 2 ;;
 esac

@@ -44,6 +44,10 @@ pub struct EvalArgs {
     /// As `train --train-pairs`: the first N real train pairs are left out of the `vb` set.
     #[arg(long, default_value_t = 0)]
     pub train_pairs: usize,
+    /// As `train --without-extra`: the held-out mixtures of the corpus without
+    /// speech/train-extra and noise/train-extra (what runs 1-7 validated on).
+    #[arg(long)]
+    pub without_extra: bool,
     /// Folder of clean references, matched to `--noisy` by file stem.
     #[arg(long, requires = "noisy")]
     pub clean: Option<PathBuf>,
@@ -164,7 +168,7 @@ fn load_sets(a: &EvalArgs) -> Result<Vec<(String, Vec<ValItem>)>> {
                 bail!("--sets: unknown set {s:?} (mix, vb)");
             }
         }
-        let val = ValidationSets::load(data, a.val_per_snr, 4.0, a.validation, a.train_pairs)?;
+        let val = ValidationSets::load(data, a.val_per_snr, 4.0, a.validation, a.train_pairs, a.without_extra)?;
         if a.sets.iter().any(|s| s == "vb") && a.validation == Validation::Holdout {
             warn_if_trained_on_pairs(a);
         }

@@ -126,6 +126,11 @@ pub struct TrainArgs {
     /// on the rest (6 = a final refit on all of them, once the recipe is chosen).
     #[arg(long, default_value_t = 0)]
     pub train_pairs: usize,
+    /// Leave speech/train-extra and noise/train-extra out of training and of the held-out
+    /// validation split: the corpus the first shipped model's runs 1-7 trained on, before those
+    /// folders existed (`scripts/train_v2.sh v1` reproduces them with it).
+    #[arg(long)]
+    pub without_extra: bool,
     /// Probability that a training example is a crop of a real pair instead of a synthetic
     /// mixture (when any real pair is trained on).
     #[arg(long, default_value_t = crate::train::data::DEFAULT_PAIR_FRACTION)]
@@ -238,6 +243,7 @@ pub fn run(a: TrainArgs, g: Globals) -> anyhow::Result<()> {
         posterior_start: a.posterior_start,
         validation: a.validation,
         train_pairs: a.train_pairs,
+        without_extra: a.without_extra,
         pair_fraction: a.pair_fraction,
         pair_remix: a.pair_remix,
         pair_level: a.pair_level,

@@ -125,7 +125,12 @@ struct Entry {
     split: String,
 }
 
-fn manifest(data: &Path) -> Result<Vec<Entry>> {
+/// The folders of the data added after the first shipped model's runs 1-7 (which trained on
+/// the corpus without them): what [`manifest`] leaves out when asked to.
+pub const EXTRA_DIRS: [&str; 2] = ["speech/train-extra/", "noise/train-extra/"];
+
+/// The rows of `data`'s manifest.csv, less those under [`EXTRA_DIRS`] when `without_extra`.
+fn manifest(data: &Path, without_extra: bool) -> Result<Vec<Entry>> {
     let path = data.join("manifest.csv");
     let text = std::fs::read_to_string(&path).with_context(|| format!("{}: cannot read the data manifest", path.display()))?;
     let mut out = Vec::new();
@@ -133,6 +138,9 @@ fn manifest(data: &Path) -> Result<Vec<Entry>> {
         let cols: Vec<&str> = line.split(',').collect();
         if cols.len() < 3 {
             bail!("{}: malformed line {line:?}", path.display());
+        }
+        if without_extra && EXTRA_DIRS.iter().any(|dir| cols[0].starts_with(dir)) {
+            continue;
         }
         out.push(Entry { path: data.join(cols[0]), kind: cols[1].into(), split: cols[2].into() });
     }
@@ -172,9 +180,10 @@ impl Corpus {
     /// Loads the train split of `data` (the shared data folder with its manifest.csv), less
     /// the held-out validation material when `validation` is [`Validation::Holdout`]. There,
     /// the first `train_pairs` real pairs (sorted) are trained on and the rest held out; with
-    /// [`Validation::Test`] every train pair is trained on.
-    pub fn load_train(data: &Path, validation: Validation, train_pairs: usize, mixing: Mixing) -> Result<Self> {
-        let entries = manifest(data)?;
+    /// [`Validation::Test`] every train pair is trained on. `without_extra` leaves out
+    /// [`EXTRA_DIRS`].
+    pub fn load_train(data: &Path, validation: Validation, train_pairs: usize, without_extra: bool, mixing: Mixing) -> Result<Self> {
+        let entries = manifest(data, without_extra)?;
         let mut speech = kind_paths(&entries, "speech", "train");
         let mut noise = kind_paths(&entries, "noise", "train");
         let (mut clean, mut noisy) = (kind_paths(&entries, "clean", "train"), kind_paths(&entries, "noisy", "train"));
@@ -456,9 +465,10 @@ pub struct ValidationSets {
 
 impl ValidationSets {
     /// Builds the sets from `data` with a fixed seed. With [`Validation::Holdout`] the real pairs
-    /// are the train pairs after the first `train_pairs` (which training uses).
-    pub fn load(data: &Path, per_snr: usize, max_secs: f32, validation: Validation, train_pairs: usize) -> Result<Self> {
-        let entries = manifest(data)?;
+    /// are the train pairs after the first `train_pairs` (which training uses); `without_extra`
+    /// holds out of the corpus without [`EXTRA_DIRS`], as training with it does.
+    pub fn load(data: &Path, per_snr: usize, max_secs: f32, validation: Validation, train_pairs: usize, without_extra: bool) -> Result<Self> {
+        let entries = manifest(data, without_extra)?;
         let (speech, noise, split) = match validation {
             Validation::Test => (kind_paths(&entries, "speech", "test"), kind_paths(&entries, "noise", "test"), "test"),
             Validation::Holdout => (
@@ -532,6 +542,26 @@ mod tests {
         let (kept, held) = split_noise(noise);
         assert_eq!(held.iter().map(|p| p.to_string_lossy().into_owned()).collect::<Vec<_>>(), ["n04", "n12"]);
         assert_eq!(kept.len(), 15);
+    }
+
+    #[test]
+    fn without_extra_leaves_out_the_extra_folders_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = [
+            "path,kind,split,seconds,sha256",
+            "speech/train/S1/a.flac,speech,train,1,-",
+            "speech/train-extra/vctk_p225/b.flac,speech,train,1,-",
+            "noise/train/n.flac,noise,train,1,-",
+            "noise/train-extra/m.flac,noise,train,1,-",
+            "noise/test/t.flac,noise,test,1,-",
+        ];
+        std::fs::write(dir.path().join("manifest.csv"), rows.join("\n")).unwrap();
+        let names = |without_extra| {
+            let entries = manifest(dir.path(), without_extra).unwrap();
+            entries.iter().map(|e| e.path.strip_prefix(dir.path()).unwrap().to_string_lossy().into_owned()).collect::<Vec<_>>()
+        };
+        assert_eq!(names(false).len(), 5);
+        assert_eq!(names(true), ["speech/train/S1/a.flac", "noise/train/n.flac", "noise/test/t.flac"]);
     }
 
     #[test]

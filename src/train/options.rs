@@ -63,6 +63,10 @@ pub struct TrainOptions {
     /// trained on instead of validated on.
     #[serde(default)]
     pub train_pairs: usize,
+    /// Whether speech/train-extra and noise/train-extra are left out of training and of the
+    /// held-out validation split (the corpus of the first shipped model's runs 1-7).
+    #[serde(default)]
+    pub without_extra: bool,
     /// Probability that a training example is drawn from a real pair.
     #[serde(default = "default_pair_fraction")]
     pub pair_fraction: f32,

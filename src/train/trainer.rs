@@ -287,8 +287,8 @@ fn load_data(opts: &TrainOptions) -> Result<(Arc<Corpus>, ValidationSets)> {
         broadband: opts.broadband_noise,
         snr_max_db: opts.snr_max_db,
     };
-    let corpus = Arc::new(Corpus::load_train(&opts.data, opts.validation, opts.train_pairs, mixing)?);
-    let val = ValidationSets::load(&opts.data, opts.val_per_snr, 4.0, opts.validation, opts.train_pairs)?;
+    let corpus = Arc::new(Corpus::load_train(&opts.data, opts.validation, opts.train_pairs, opts.without_extra, mixing)?);
+    let val = ValidationSets::load(&opts.data, opts.val_per_snr, 4.0, opts.validation, opts.train_pairs, opts.without_extra)?;
     crate::diag!(
         "{} utterances, {} noises, {} pairs; validation {} mixtures + {} VoiceBank-DEMAND pairs",
         corpus.speech.len(), corpus.noise.len(), corpus.pairs.len(), val.mixtures.len(), val.vbdemand.len()

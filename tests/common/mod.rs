@@ -103,6 +103,7 @@ pub fn tiny_train_options(data: &std::path::Path, steps: u64) -> restoregrad::tr
         posterior_start: restoregrad::train::PosteriorStart::Prior,
         validation: restoregrad::train::data::Validation::Holdout,
         train_pairs: 1,
+        without_extra: false,
         pair_fraction: 0.3,
         pair_remix: 0.5,
         pair_level: false,
