@@ -17,7 +17,7 @@
 # `v1` reproduces the standard-prior model of runs 1-7 (models/default/MODEL_CARD.md) from
 # ../shared/data: seven runs in turn on the corpus they had (--without-extra: the train-extra
 # folders came later), each continued from the previous run's last checkpoint, THREADS each
-# (default 2); run 7's last EMA is exported to runs/v1_model, the FROM of `all`'s runs 8 and 9.
+# (default 1: as the originals ran, and on one thread LibTorch repeats them exactly); run 7's last EMA is exported to runs/v1_model, the FROM of `all`'s runs 8 and 9.
 # V1_NAME (default v1) names the runs (runs/V1_NAME_1 ..), V1_RUNS (default "1 2 3 4 5 6 7")
 # picks them, and V1_EXTRA adds train flags to run 1 (e.g. --freq-hidden 32; later runs inherit
 # the architecture).
@@ -43,7 +43,7 @@
 #   STEPS   optimiser steps of each run (default 12000)
 #   FT_STEPS, FT_LR   stage 2's optimiser steps and peak learning rate (default 3000, 3e-4)
 #   NICE    niceness of the runs (default 19: builds and tests keep the cores when they need them)
-#   THREADS threads of the dualpath run when it runs alone (default 1)
+#   THREADS threads of each run of dualpath, grow and v1 (default 1)
 #
 # Each run uses one thread (OMP_NUM_THREADS=1, RAYON_NUM_THREADS=1) so that the two runs share a
 # 2-core machine without spinning against each other (docs/TCH.md). Logs: runs/NAME/log.csv and
@@ -178,7 +178,7 @@ grow_run() {
 # One run of the v1 chain: N SOURCE_N (empty for run 1) SEED STEPS LR TRAIN_FLAGS...
 # Every loss weight is passed, since the flags' defaults are today's recipe, not run 1's.
 v1_step() {
-  local out=runs/${V1_NAME:-v1}_$1 from=$2 seed=$3 steps=$4 lr=$5 threads=${THREADS:-2}
+  local out=runs/${V1_NAME:-v1}_$1 from=$2 seed=$3 steps=$4 lr=$5 threads=${THREADS:-1}
   shift 5
   mkdir -p "$out"
   local start=()
