@@ -86,37 +86,36 @@ recipe=("${recipe_no_band[@]}" --band-hidden 32)
 # setting the group's niceness does (where the kernel allows it).
 echo "$NICE" > /proc/self/autogroup 2>/dev/null || true
 
-# One run from scratch, resumed where its checkpoint exists: OUT PRIOR THREADS TRAIN_FLAGS...
-scratch_run() {
-  local out=$1 prior=$2 threads=$3
-  shift 3
+# One run, resumed where its checkpoint exists, else started from FROM's weights (a run or model
+# folder; empty: from scratch): OUT PRIOR THREADS FROM TRAIN_FLAGS...
+train_or_resume() {
+  local out=$1 prior=$2 threads=$3 from=$4
+  shift 4
   mkdir -p "$out"
-  local resume=()
-  [[ -f "$out/checkpoint/state.json" ]] && resume=(--resume)
-  OMP_NUM_THREADS=$threads RAYON_NUM_THREADS=$threads nice -n "$NICE" "$BIN" -q train --out "$out" --prior "$prior" "${resume[@]}" "$@" \
+  local start=()
+  [[ -n "$from" ]] && start=(--init-from "$from")
+  [[ -f "$out/checkpoint/state.json" ]] && start=(--resume)
+  OMP_NUM_THREADS=$threads RAYON_NUM_THREADS=$threads nice -n "$NICE" "$BIN" -q train --out "$out" --prior "$prior" "${start[@]}" "$@" \
     >>"$out/train.out" 2>&1
 }
 
 train_run() {
-  scratch_run "runs/v2_$1" "$1" 1 "${recipe[@]}"
+  train_or_resume "runs/v2_$1" "$1" 1 "" "${recipe[@]}"
 }
 
 finetune_run() {
-  local prior=$1 out=runs/v2_$1_ft
+  local prior=$1
   local extra=()
   [[ "$prior" == learned ]] && extra=(--prior-draw-fraction 0.5)
-  mkdir -p "$out"
-  local start=(--init-from runs/v2_standard)
-  [[ -f "$out/checkpoint/state.json" ]] && start=(--resume)
-  OMP_NUM_THREADS=1 RAYON_NUM_THREADS=1 nice -n "$NICE" "$BIN" -q train --out "$out" --prior "$prior" "${start[@]}" \
-    "${common[@]}" --steps "${FT_STEPS:-3000}" --lr "${FT_LR:-3e-4}" "${extra[@]}" >>"$out/train.out" 2>&1
+  train_or_resume "runs/v2_$1_ft" "$prior" 1 runs/v2_standard \
+    "${common[@]}" --steps "${FT_STEPS:-3000}" --lr "${FT_LR:-3e-4}" "${extra[@]}"
 }
 
 # Stage 3 (session 10): stage 1's standard run with the frequency path of dual-path designs added
 # (a bidirectional GRU across the bottleneck bands within each frame, --freq-hidden 32): the same
 # recipe, seed and budget, so runs/v2_standard is its control.
 dualpath_run() {
-  scratch_run runs/v2_dualpath_standard standard "${THREADS:-1}" "${recipe[@]}" --freq-hidden 32
+  train_or_resume runs/v2_dualpath_standard standard "${THREADS:-1}" "" "${recipe[@]}" --freq-hidden 32
 }
 
 # Stage 5 (session 12): the frequency path on the shipped architecture (no per-band time GRU, which
@@ -126,7 +125,7 @@ dualpath_run() {
 freqpath_run() {
   local name=$1
   shift
-  scratch_run "runs/v8_$name" standard 1 "${recipe_no_band[@]}" "$@"
+  train_or_resume "runs/v8_$name" standard 1 "" "${recipe_no_band[@]}" "$@"
 }
 
 # One learned-prior continuation of a model folder:
@@ -135,23 +134,19 @@ freqpath_run() {
 continue_learned() {
   local out=$1 from=$2 seed=$3 under=$4 posterior=${5:-prior} lr=${6:-3e-4} steps=${7:-2000}
   shift $(( $# < 7 ? $# : 7 ))
-  mkdir -p "$out"
-  local start=(--init-from "$from")
-  [[ -f "$out/checkpoint/state.json" ]] && start=(--resume)
-  local threads=${OMP_THREADS_EACH:-2}
-  OMP_NUM_THREADS=$threads RAYON_NUM_THREADS=$threads nice -n "$NICE" "$BIN" -q train --out "$out" --prior learned "${start[@]}" \
+  train_or_resume "$out" learned "${OMP_THREADS_EACH:-2}" "$from" \
     --data "$DATA" --device "$DEVICE" --seed "$seed" --batch 8 --segment-secs 1 --gamma 100 --speech-weight 1 \
     --mag-weight 4 --under-weight "$under" --estoi-weight 4 --train-pairs 6 --pair-fraction 0.3 --pair-remix 0.75 \
     --pair-cross 0.67 --fast-fraction 0.8 --fast-pool 3 --val-every 500 --val-per-snr 10 --val-sampling-steps 1 \
-    --ckpt-every 100 --lr "$lr" --steps "$steps" --prior-draw-fraction 0.5 --posterior-start "$posterior" "$@" \
-    >>"$out/train.out" 2>&1
+    --ckpt-every 100 --lr "$lr" --steps "$steps" --prior-draw-fraction 0.5 --posterior-start "$posterior" "$@"
 }
 shipped_run() {
   if [[ -z "${FROM:-}" ]]; then
-    # The model of runs 1-7 as committed before run 8 replaced it.
-    FROM=runs/v1_model
+    # The model of runs 1-7 as committed before run 8 replaced it (not runs/v1_model, which `v1`
+    # exports).
+    FROM=runs/v1_model_committed
     mkdir -p "$FROM"
-    for f in config.json weights.bpk train.json; do git show "8503b40:models/default/$f" > "$FROM/$f"; done
+    for f in config.json weights.bpk; do git show "8503b40:models/default/$f" > "$FROM/$f"; done
   fi
   # Run 8: the learned prior.
   continue_learned runs/v3_learned "$FROM" 43 0.5
@@ -178,16 +173,13 @@ grow_run() {
 # One run of the v1 chain: N SOURCE_N (empty for run 1) SEED STEPS LR TRAIN_FLAGS...
 # Every loss weight is passed, since the flags' defaults are today's recipe, not run 1's.
 v1_step() {
-  local out=runs/${V1_NAME:-v1}_$1 from=$2 seed=$3 steps=$4 lr=$5 threads=${THREADS:-1}
+  local name=runs/${V1_NAME:-v1} from=
+  [[ -n "$2" ]] && from=${name}_$2
+  local out=${name}_$1 seed=$3 steps=$4 lr=$5
   shift 5
-  mkdir -p "$out"
-  local start=()
-  [[ -n "$from" ]] && start=(--init-from "runs/${V1_NAME:-v1}_$from")
-  [[ -f "$out/checkpoint/state.json" ]] && start=(--resume)
-  OMP_NUM_THREADS=$threads RAYON_NUM_THREADS=$threads nice -n "$NICE" "$BIN" -q train --out "$out" --prior standard \
-    "${start[@]}" --data "$DATA" --device "$DEVICE" --without-extra --seed "$seed" --steps "$steps" --lr "$lr" \
-    --batch 8 --segment-secs 1 --predict clean --gamma 100 --speech-weight 1 --fast-fraction 0.8 --fast-pool 3 \
-    --val-every 500 --ckpt-every 100 "$@" >>"$out/train.out" 2>&1
+  train_or_resume "$out" standard "${THREADS:-1}" "$from" --data "$DATA" --device "$DEVICE" --without-extra \
+    --seed "$seed" --steps "$steps" --lr "$lr" --batch 8 --segment-secs 1 --predict clean --gamma 100 --speech-weight 1 \
+    --fast-fraction 0.8 --fast-pool 3 --val-every 500 --ckpt-every 100 "$@"
 }
 v1_run() {
   local val1=(--val-sampling-steps 2 --val-per-snr 4) val=(--val-sampling-steps 1 --val-per-snr 10)
